@@ -1,0 +1,44 @@
+"""sweep-tracker: every trial of a Keras / keras-tuner search in a real SQL database.
+
+>>> from tracker import Repository
+>>> repo = Repository("sqlite:///tracker.db")            # doctest: +SKIP
+>>> repo.best_by("batch_size", "val_accuracy")           # doctest: +SKIP
+
+``TrackingCallback`` and ``track`` import Keras, so they are loaded only when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .errors import DatabaseError, NotFoundError, SchemaError, TrackerError, TrackingWarning
+from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
+from .repository import Repository
+
+if TYPE_CHECKING:
+    from .callback import TrackingCallback
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DatabaseError",
+    "ExperimentInfo",
+    "GroupBest",
+    "MetricPoint",
+    "NotFoundError",
+    "RankedRun",
+    "Repository",
+    "RunInfo",
+    "SchemaError",
+    "TrackerError",
+    "TrackingCallback",
+    "TrackingWarning",
+]
+
+
+def __getattr__(name: str):
+    if name == "TrackingCallback":
+        from .callback import TrackingCallback
+
+        return TrackingCallback
+    raise AttributeError(f"module 'tracker' has no attribute {name!r}")

@@ -1,0 +1,241 @@
+"""Database URLs, engines and transactions: the only module that knows about drivers.
+
+* URL resolution: argument > ``TRACKER_DATABASE_URL`` > ``sqlite:///tracker.db``.
+* One engine per URL and process, shared by every ``Repository`` and callback copy.
+* SQLite: WAL, a busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for writes so that
+  concurrent writers queue on the busy timeout instead of failing to upgrade a read lock.
+* PostgreSQL: pre-ping, a small pool, a short connect timeout.
+* ``transaction()``: the one transaction helper; it retries lock and serialization errors with
+  bounded, jittered backoff and turns driver errors into ``DatabaseError`` with masked URLs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+from urllib.parse import quote, quote_plus
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from .errors import DatabaseError, TrackerError
+
+ENV_URL = "TRACKER_DATABASE_URL"
+DEFAULT_URL = "sqlite:///tracker.db"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+_BUSY_TIMEOUT_PRAGMA = "PRAGMA busy_timeout = 30000"  # keep equal to SQLITE_BUSY_TIMEOUT_S
+RETRY_ATTEMPTS = 6
+
+T = TypeVar("T")
+
+
+def resolve_url(url: str | URL | None = None) -> URL:
+    """The URL to use: ``url``, else ``$TRACKER_DATABASE_URL``, else ``sqlite:///tracker.db``.
+
+    A bare ``postgresql://`` or ``postgres://`` URL means psycopg2, the driver we ship.
+
+    >>> resolve_url("postgres://me@db/sweeps").drivername
+    'postgresql+psycopg2'
+    """
+    raw = url if url is not None else (os.environ.get(ENV_URL) or DEFAULT_URL)
+    try:
+        parsed = make_url(raw)
+    except ArgumentError:
+        raise TrackerError(
+            f"not a database URL: {mask_text(str(raw))!r} "
+            "(expected e.g. sqlite:///tracker.db or postgresql://user@host/db)"
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise TrackerError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+        )
+    return parsed
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as text with its password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def mask_text(text: str, url: str | URL | None = None) -> str:
+    """``text`` with every spelling of the URL's password (raw, quoted) replaced by ``***``."""
+    if url is None:
+        return _mask_inline_urls(text)
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return _mask_inline_urls(text)
+    if password:
+        for spelling in {password, quote(password, safe=""), quote_plus(password)}:
+            text = text.replace(spelling, "***")
+    return _mask_inline_urls(text)
+
+
+def _mask_inline_urls(text: str) -> str:
+    # "scheme://user:secret@host" -> "scheme://user:***@host", for URLs we were not told about.
+    import re
+
+    return re.sub(r"(\w[\w+.-]*://[^\s:/@]*:)[^\s@]*@", r"\1***@", text)
+
+
+# -- engines ----------------------------------------------------------------------------------
+
+_engines: dict[tuple[str, int], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(url: str | URL | None = None) -> Engine:
+    """The process-wide engine for ``url`` (created on first use, re-created after a fork)."""
+    resolved = resolve_url(url)
+    cache_key = (resolved.render_as_string(hide_password=False), os.getpid())
+    engine = _engines.get(cache_key)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(cache_key)
+            if engine is None:
+                engine = _create_engine(resolved)
+                _engines[cache_key] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of this process (tests, and before dropping a database)."""
+    with _engines_lock:
+        for (_, pid), engine in list(_engines.items()):
+            if pid == os.getpid():
+                engine.dispose()
+        _engines.clear()
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=2,
+        max_overflow=2,
+        connect_args={"connect_timeout": 5, "application_name": "sweep-tracker"},
+    )
+
+
+def _create_sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        folder = os.path.dirname(os.path.abspath(url.database))
+        if not os.path.isdir(folder):
+            raise TrackerError(f"cannot create SQLite database {url.database!r}: no folder {folder}")
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(_BUSY_TIMEOUT_PRAGMA)
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("tracker_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+# -- transactions -----------------------------------------------------------------------------
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: SQLite busy/locked, PostgreSQL serialization failure or deadlock,
+    or a connection that dropped."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "pgcode", None)
+    if code in ("40001", "40P01"):
+        return True
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The database could not be reached (as opposed to refusing the statement)."""
+    if isinstance(exc, DatabaseError):
+        exc = exc.__cause__ or exc
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    message = str(exc.orig).lower()
+    return any(
+        hint in message
+        for hint in (
+            "could not connect",
+            "connection refused",
+            "server closed the connection",
+            "terminating connection",
+            "connection already closed",
+            "the database system is",
+            "no connection to the server",
+            "ssl connection has been closed",
+            "database is locked",
+            "unable to open database",
+        )
+    )
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+    """A connection inside one transaction: committed on success, rolled back on error.
+
+    Driver errors leave as ``DatabaseError`` with the password masked.
+    """
+    try:
+        with engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(tracker_write=True)
+            with conn.begin():
+                yield conn
+    except SQLAlchemyError as exc:
+        raise wrap_error(exc, engine.url) from exc
+
+
+def run_in_transaction(
+    engine: Engine,
+    work: Callable[[Connection], T],
+    *,
+    write: bool = True,
+    attempts: int = RETRY_ATTEMPTS,
+) -> T:
+    """Run ``work(conn)`` in a transaction, retrying transient errors with jittered backoff."""
+    retrying = Retrying(
+        retry=retry_if_exception(lambda e: is_transient(e.__cause__ or e)),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.05, max=2.0),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt, transaction(engine, write=write) as conn:
+            return work(conn)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def wrap_error(exc: SQLAlchemyError, url: URL | str) -> DatabaseError:
+    """A ``DatabaseError`` saying what went wrong and where, without the password."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = detail[0] if detail else type(exc).__name__
+    return DatabaseError(mask_text(f"{mask_url(url)}: {first}", url))

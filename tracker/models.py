@@ -1,0 +1,200 @@
+"""SQLAlchemy 2.x declarative models: the one schema behind SQLite and PostgreSQL.
+
+Long format throughout: one row per run and hyperparameter name, one row per run, metric
+name and epoch, so any metric or hyperparameter name works without a schema change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import DateTime, TypeDecorator
+
+# Named constraints from the first revision, so that SQLite batch migrations can drop them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# 64-bit ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as naive
+    UTC and the zone is put back on read. Naive values given by callers are refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class RunStatus(str, enum.Enum):
+    """Stored run states. ``stale`` is derived (a running run whose heartbeat stopped)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INVALID = "invalid"  # keras-tuner's TrialStatus.INVALID: the trial asked not to be scored
+
+
+class ValueKind(enum.IntEnum):
+    """What a metric value is. Only finite values are stored in ``value``; the others are NULL
+    there, so that ``MAX``/``MIN`` never pick a diverged run on either backend."""
+
+    FINITE = 0
+    NAN = 1
+    POS_INF = 2
+    NEG_INF = 3
+
+
+class HyperparameterKind(str, enum.Enum):
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    STR = "str"
+    JSON = "json"  # lists, tuples and dicts, as JSON text
+    NONE = "none"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(values) -> str:
+    """The SQL list for a CHECK constraint over a fixed set of literals (constants, not input)."""
+    return ", ".join(f"'{v}'" if isinstance(v, str) else str(int(v)) for v in values)
+
+
+class Experiment(Base):
+    """A sweep: runs that belong together, with the metric it optimises."""
+
+    __tablename__ = "experiments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    objective: Mapped[str | None] = mapped_column(String(255))
+    direction: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    runs: Mapped[list[Run]] = relationship(back_populates="experiment")
+
+    __table_args__ = (
+        CheckConstraint("direction IN ('min', 'max')", name="direction"),
+    )
+
+
+class Run(Base):
+    """One training run: one ``fit`` call, or one execution of one keras-tuner trial."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(255))
+    trial_id: Mapped[str | None] = mapped_column(String(255))
+    execution: Mapped[int] = mapped_column(Integer, default=0)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING.value)
+    error: Mapped[str | None] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Double)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    experiment: Mapped[Experiment] = relationship(back_populates="runs")
+    hyperparameters: Mapped[list[Hyperparameter]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_in(s.value for s in RunStatus)})", name="status"),
+        Index(None, "status", "heartbeat_at"),
+        Index(None, "experiment_id", "trial_id"),
+    )
+
+
+class Hyperparameter(Base):
+    """One hyperparameter of one run, typed.
+
+    ``text_value`` always holds the exact value as text (``repr`` of a float), so an int or a
+    float reads back unchanged; ``num_value`` holds numbers and bools for ``GROUP BY`` and range
+    filters in SQL.
+    """
+
+    __tablename__ = "hyperparameters"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    num_value: Mapped[float | None] = mapped_column(Double)
+    text_value: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[Run] = relationship(back_populates="hyperparameters")
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_in(k.value for k in HyperparameterKind)})", name="kind"),
+        # Not on text_value: a long string would exceed PostgreSQL's btree row limit.
+        Index(None, "name", "num_value"),
+    )
+
+
+class EpochMetric(Base):
+    """One metric of one run at one epoch. Unique on (run, name, epoch): writes are upserts."""
+
+    __tablename__ = "epoch_metrics"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Double)
+    value_kind: Mapped[int] = mapped_column(SmallInteger, default=ValueKind.FINITE)
+
+    __table_args__ = (
+        CheckConstraint(f"value_kind IN ({_in(ValueKind)})", name="value_kind"),
+        CheckConstraint(
+            "(value_kind = 0 AND value IS NOT NULL) OR (value_kind <> 0 AND value IS NULL)",
+            name="value_matches_kind",
+        ),
+    )

@@ -1,0 +1,223 @@
+"""The read and analysis queries, as functions of an open connection returning frozen
+records. Each is a fixed number of set-based statements, never one query per run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, exists, func, or_, select
+
+from .errors import NotFoundError
+from .models import HyperparameterKind, ValueKind
+from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
+from .values import decode_hyperparameter, decode_metric, encode_hyperparameter
+from .values import hyperparameter_sort_key as _hp_sort_key
+from .writes import epoch_metrics as m
+from .writes import experiments as e
+from .writes import hyperparameters as h
+from .writes import runs as r
+
+_NUMERIC_KINDS = (HyperparameterKind.INT.value, HyperparameterKind.FLOAT.value)
+
+
+def experiments(conn: Connection) -> list[ExperimentInfo]:
+    counts = (
+        select(r.c.experiment_id, func.count().label("n")).group_by(r.c.experiment_id).subquery()
+    )
+    stmt = (
+        select(e, func.coalesce(counts.c.n, 0).label("n"))
+        .outerjoin(counts, counts.c.experiment_id == e.c.id)
+        .order_by(e.c.created_at, e.c.id)
+    )
+    return [
+        ExperimentInfo(row.id, row.name, row.objective, row.direction, row.created_at, row.n)
+        for row in conn.execute(stmt)
+    ]
+
+
+def experiment(conn: Connection, name: str) -> ExperimentInfo:
+    """The experiment called ``name``, or ``NotFoundError`` listing the known ones."""
+    row = conn.execute(select(e).where(e.c.name == name)).first()
+    if row is None:
+        known = conn.execute(select(e.c.name).order_by(e.c.name).limit(20)).scalars().all()
+        hint = f" (known: {', '.join(known)})" if known else " (the database holds none yet)"
+        raise NotFoundError(f"no experiment named {name!r}{hint}")
+    return ExperimentInfo(row.id, row.name, row.objective, row.direction, row.created_at)
+
+
+def runs(
+    conn: Connection,
+    experiment_id: int | None = None,
+    *,
+    where: Mapping[str, Any] | None = None,
+    status: str | Sequence[str] | None = None,
+    run_ids: Iterable[int] | None = None,
+) -> list[RunInfo]:
+    """Runs in id order, each with its hyperparameters (two statements in all)."""
+    stmt = _runs_select()
+    if experiment_id is not None:
+        stmt = stmt.where(r.c.experiment_id == experiment_id)
+    if status is not None:
+        stmt = stmt.where(r.c.status.in_([status] if isinstance(status, str) else list(status)))
+    if run_ids is not None:
+        stmt = stmt.where(r.c.id.in_(list(run_ids)))
+    for name, wanted in (where or {}).items():
+        stmt = stmt.where(_has_hyperparameter(name, wanted))
+    rows = conn.execute(stmt.order_by(r.c.id)).all()
+    hparams = _hyperparameters_of(conn, stmt.with_only_columns(r.c.id))
+    return [_run_info(row, hparams.get(row.id, {})) for row in rows]
+
+
+def run(conn: Connection, ref: int | str) -> RunInfo:
+    """One run by id or by client key."""
+    stmt = _runs_select()
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        stmt = stmt.where(r.c.id == int(ref))
+    else:
+        stmt = stmt.where(r.c.key == ref)
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFoundError(f"no run {ref!r}")
+    hparams = _hyperparameters_of(conn, select(r.c.id).where(r.c.id == row.id))
+    return _run_info(row, hparams.get(row.id, {}))
+
+
+def history(conn: Connection, run_id: int, metric: str | None = None) -> list[MetricPoint]:
+    stmt = select(m.c.epoch, m.c.name, m.c.value, m.c.value_kind).where(m.c.run_id == run_id)
+    if metric is not None:
+        stmt = stmt.where(m.c.name == metric)
+    return [
+        MetricPoint(run_id, row.epoch, row.name, decode_metric(row.value, row.value_kind))
+        for row in conn.execute(stmt.order_by(m.c.name, m.c.epoch))
+    ]
+
+
+def best_by(
+    conn: Connection, hyperparameter: str, metric: str, mode: str, experiment_id: int | None
+) -> list[GroupBest]:
+    """Per distinct value of ``hyperparameter``: the best finite ``metric`` over every epoch of
+    every run in the group, and the (lowest) run id and epoch reaching it."""
+    order = m.c.value.desc() if mode == "max" else m.c.value.asc()
+    ranked = (
+        select(
+            h.c.kind,
+            h.c.text_value,
+            m.c.run_id,
+            m.c.epoch,
+            m.c.value,
+            func.row_number()
+            .over(partition_by=(h.c.kind, h.c.text_value), order_by=(order, m.c.run_id, m.c.epoch))
+            .label("rank"),
+        )
+        .join_from(m, h, and_(h.c.run_id == m.c.run_id, h.c.name == hyperparameter))
+        .where(m.c.name == metric, m.c.value_kind == ValueKind.FINITE)
+    )
+    sizes = select(
+        h.c.kind, h.c.num_value, h.c.text_value, func.count().label("runs")
+    ).where(h.c.name == hyperparameter)
+    if experiment_id is not None:
+        ranked = ranked.join(r, r.c.id == m.c.run_id).where(r.c.experiment_id == experiment_id)
+        sizes = sizes.join(r, r.c.id == h.c.run_id).where(r.c.experiment_id == experiment_id)
+    ranked = ranked.subquery()
+    best = {
+        (row.kind, row.text_value): row
+        for row in conn.execute(select(ranked).where(ranked.c.rank == 1))
+    }
+    groups = conn.execute(sizes.group_by(h.c.kind, h.c.num_value, h.c.text_value)).all()
+    groups.sort(key=lambda g: _hp_sort_key(g.kind, g.num_value, g.text_value))
+    result = []
+    for g in groups:
+        top = best.get((g.kind, g.text_value))
+        result.append(
+            GroupBest(
+                group=decode_hyperparameter(g.kind, g.num_value, g.text_value),
+                value=None if top is None else top.value,
+                run_id=None if top is None else top.run_id,
+                epoch=None if top is None else top.epoch,
+                runs=g.runs,
+            )
+        )
+    return result
+
+
+def top_runs(
+    conn: Connection, metric: str, k: int, mode: str, experiment_id: int | None
+) -> list[RankedRun]:
+    """The ``k`` runs with the best finite ``metric`` at any epoch, best first."""
+    order = m.c.value.desc() if mode == "max" else m.c.value.asc()
+    ranked = select(
+        m.c.run_id,
+        m.c.epoch,
+        m.c.value,
+        func.row_number().over(partition_by=m.c.run_id, order_by=(order, m.c.epoch)).label("rank"),
+    ).where(m.c.name == metric, m.c.value_kind == ValueKind.FINITE)
+    if experiment_id is not None:
+        ranked = ranked.join(r, r.c.id == m.c.run_id).where(r.c.experiment_id == experiment_id)
+    ranked = ranked.subquery()
+    final_order = ranked.c.value.desc() if mode == "max" else ranked.c.value.asc()
+    top = conn.execute(
+        select(ranked.c.run_id, ranked.c.epoch, ranked.c.value)
+        .where(ranked.c.rank == 1)
+        .order_by(final_order, ranked.c.run_id)
+        .limit(k)
+    ).all()
+    infos = {info.id: info for info in runs(conn, run_ids=[row.run_id for row in top])}
+    return [RankedRun(infos[row.run_id], row.value, row.epoch) for row in top]
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _runs_select() -> Select:
+    return select(r, e.c.name.label("experiment_name")).join(e, e.c.id == r.c.experiment_id)
+
+
+def _run_info(row, hyperparameters: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        id=row.id,
+        key=row.key,
+        experiment=row.experiment_name,
+        name=row.name,
+        trial_id=row.trial_id,
+        execution=row.execution,
+        status=row.status,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        error=row.error,
+        hyperparameters=hyperparameters,
+        attempt=row.attempt,
+        worker=row.worker,
+        score=row.score,
+        heartbeat_at=row.heartbeat_at,
+    )
+
+
+def _hyperparameters_of(conn: Connection, run_ids: Select) -> dict[int, dict[str, Any]]:
+    stmt = (
+        select(h.c.run_id, h.c.name, h.c.kind, h.c.num_value, h.c.text_value)
+        .where(h.c.run_id.in_(run_ids))
+        .order_by(h.c.run_id, h.c.name)
+    )
+    result: dict[int, dict[str, Any]] = {}
+    for row in conn.execute(stmt):
+        result.setdefault(row.run_id, {})[row.name] = decode_hyperparameter(
+            row.kind, row.num_value, row.text_value
+        )
+    return result
+
+
+def _has_hyperparameter(name: str, wanted: Any):
+    """EXISTS a hyperparameter ``name`` equal to ``wanted`` (or to any item of a list/set).
+    Numbers compare numerically, so ``32`` matches ``32.0``."""
+    options = list(wanted) if isinstance(wanted, (list, set, frozenset)) else [wanted]
+    clauses = []
+    for option in options:
+        kind, num, text = encode_hyperparameter(option)
+        if kind in _NUMERIC_KINDS and num is not None:
+            clauses.append(and_(h.c.kind.in_(_NUMERIC_KINDS), h.c.num_value == num))
+        elif kind == HyperparameterKind.NONE.value:
+            clauses.append(h.c.kind == kind)
+        else:
+            clauses.append(and_(h.c.kind == kind, h.c.text_value == text))
+    return exists().where(h.c.run_id == r.c.id, h.c.name == name, or_(*clauses))

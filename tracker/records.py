@@ -1,0 +1,80 @@
+"""Frozen value objects returned by every read. Never ORM objects: they outlive sessions,
+pickle, and compare by value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentInfo:
+    """A sweep and how many runs it holds."""
+
+    id: int
+    name: str
+    objective: str | None
+    direction: str | None
+    created_at: dt.datetime
+    runs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One run (one ``fit``, or one execution of one keras-tuner trial).
+
+    ``status`` is ``running``, ``completed``, ``failed`` or ``invalid``. ``hyperparameters``
+    maps names to typed values (``32`` stays an ``int``).
+    """
+
+    id: int
+    key: str
+    experiment: str
+    name: str | None
+    trial_id: str | None
+    execution: int
+    status: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    error: str | None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 0
+    worker: str | None = None
+    score: float | None = None
+    heartbeat_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """One metric value of one run at one epoch; NaN and +/-inf come back as such."""
+
+    run_id: int
+    epoch: int
+    name: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBest:
+    """A row of ``best_by``: the best value of a metric among the runs sharing one value of a
+    hyperparameter, and which run and epoch reached it.
+
+    ``value``, ``run_id`` and ``epoch`` are None when no run of the group has a finite value.
+    """
+
+    group: Any
+    value: float | None
+    run_id: int | None
+    epoch: int | None
+    runs: int
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRun:
+    """A row of ``top_runs``: the run (with its hyperparameters), its best value of the ranked
+    metric, and the epoch that reached it."""
+
+    run: RunInfo
+    value: float
+    epoch: int

@@ -1,0 +1,102 @@
+"""The write statements, as functions of an open connection. Every write is idempotent: a
+replayed call (after a retry, or from the journal) changes nothing more."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from . import dialects
+from .models import EpochMetric, Experiment, Hyperparameter, Run, RunStatus
+
+experiments = Experiment.__table__
+runs = Run.__table__
+hyperparameters = Hyperparameter.__table__
+epoch_metrics = EpochMetric.__table__
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def ensure_experiment(
+    conn: Connection, name: str, objective: str | None = None, direction: str | None = None
+) -> int:
+    """The id of the experiment called ``name``, created if needed; fills in an objective the
+    experiment does not have yet."""
+    dialect = conn.dialect.name
+    conn.execute(
+        dialects.insert_ignore(dialect, experiments, ["name"]).values(
+            name=name, objective=objective, direction=direction, created_at=utcnow()
+        )
+    )
+    row = conn.execute(
+        select(experiments.c.id, experiments.c.objective).where(experiments.c.name == name)
+    ).one()
+    if objective is not None and row.objective is None:
+        conn.execute(
+            update(experiments)
+            .where(experiments.c.id == row.id)
+            .values(objective=objective, direction=direction)
+        )
+    return row.id
+
+
+def insert_run(conn: Connection, *, key: str, experiment_id: int, **fields: Any) -> int:
+    """Insert the run with client key ``key`` unless it exists; return its id either way."""
+    stmt = dialects.insert_ignore(conn.dialect.name, runs, ["key"]).values(
+        key=key,
+        experiment_id=experiment_id,
+        status=RunStatus.RUNNING.value,
+        **fields,
+    )
+    run_id = conn.execute(stmt.returning(runs.c.id)).scalar()
+    if run_id is None:
+        run_id = run_id_for_key(conn, key)
+    return run_id
+
+
+def run_id_for_key(conn: Connection, key: str) -> int | None:
+    return conn.execute(select(runs.c.id).where(runs.c.key == key)).scalar()
+
+
+def upsert_hyperparameters(
+    conn: Connection, run_id: int, rows: Iterable[tuple[str, str, float | None, str | None]]
+) -> None:
+    """``rows``: (name, kind, num_value, text_value); a name already stored gets the new value."""
+    values = [
+        {"run_id": run_id, "name": n, "kind": k, "num_value": num, "text_value": text}
+        for n, k, num, text in rows
+    ]
+    if values:
+        stmt = dialects.upsert(
+            conn.dialect.name,
+            hyperparameters,
+            ["run_id", "name"],
+            ["kind", "num_value", "text_value"],
+        )
+        conn.execute(stmt, values)
+
+
+def upsert_metrics(
+    conn: Connection, rows: list[dict[str, Any]]
+) -> None:
+    """``rows``: dicts of run_id, epoch, name, value, value_kind; the last write of a
+    (run, name, epoch) wins, so a replay is harmless."""
+    if rows:
+        stmt = dialects.upsert(
+            conn.dialect.name, epoch_metrics, ["run_id", "name", "epoch"], ["value", "value_kind"]
+        )
+        conn.execute(stmt, rows)
+
+
+def touch(conn: Connection, run_id: int, when: dt.datetime) -> None:
+    """Record that the run's process is alive."""
+    conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=when))
+
+
+def finish_run(conn: Connection, run_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
