@@ -45,7 +45,7 @@ def encode_metric(value: Any) -> tuple[float | None, int]:
         raise UnsupportedValue(f"{value!r} is not a number")
     try:
         number = float(value)
-    except (TypeError, ValueError) as exc:
+    except Exception as exc:  # TypeError, ValueError, or whatever a tensor type raises
         raise UnsupportedValue(f"{_short(value)} is not a number") from exc
     if math.isfinite(number):
         return number, ValueKind.FINITE
@@ -67,9 +67,18 @@ def decode_metric(value: float | None, kind: int) -> float:
 def encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
     """``(kind, num_value, text_value)``: the text holds the exact value, the number serves
     ``GROUP BY`` and range filters in SQL (None where it is not a finite number)."""
+    try:
+        return _encode_hyperparameter(value)
+    except UnsupportedValue:
+        raise
+    except Exception as exc:
+        raise UnsupportedValue(f"{_short(value)} cannot be stored: {exc}") from exc
+
+
+def _encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
     if value is None:
         return HyperparameterKind.NONE.value, None, None
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
         flag = bool(value)
         return HyperparameterKind.BOOL.value, float(flag), "true" if flag else "false"
     if isinstance(value, numbers.Integral):
@@ -153,3 +162,22 @@ def check_mode(mode: str) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_cli_value(text: str) -> Any:
+    """A typed value from the command line: int, float, true/false, none, else the string.
+
+    >>> parse_cli_value("32"), parse_cli_value("1e-3"), parse_cli_value("adam")
+    (32, 0.001, 'adam')
+    """
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text

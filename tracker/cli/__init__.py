@@ -1,0 +1,56 @@
+"""The ``tracker`` command: a thin shell over the library, one module per group of commands.
+
+Every command turns a library error into a one-line message and a non-zero exit; no
+traceback reaches the user, and URLs are printed with their password masked.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from ..db import mask_text
+from ..errors import TrackerError
+
+app = typer.Typer(
+    name="tracker",
+    help="Record Keras / keras-tuner hyperparameter searches in SQL, and query them.\n\n"
+    "The database is --url, else $TRACKER_DATABASE_URL, else sqlite:///tracker.db. "
+    "Prefer the environment variable to a password on the command line.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _register() -> None:
+    from . import db_commands, demo_command, query_commands
+
+    query_commands.register(app)
+    app.command()(demo_command.demo)
+    app.add_typer(db_commands.app, name="db")
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of the ``tracker`` console script."""
+    try:
+        app()
+    except TrackerError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", code=130)
+    except Exception as exc:  # a bug of ours: still one line, still no password
+        if os.environ.get("TRACKER_DEBUG"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (set TRACKER_DEBUG=1 for a traceback)")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    print(f"error: {mask_text(message)}", file=sys.stderr)
+    raise SystemExit(code)

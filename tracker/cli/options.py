@@ -1,0 +1,32 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+Url = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        "--url",
+        help="Database URL (default: $TRACKER_DATABASE_URL, else sqlite:///tracker.db).",
+        show_default=False,
+    ),
+]
+ExperimentName = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--experiment", "-e", help="Only this experiment.", show_default=False),
+]
+Mode = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--mode",
+        help="max or min (default: the experiment's objective, else from the metric's name).",
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    str,
+    typer.Option("--format", "-f", help="table, csv or json."),
+]

@@ -1,0 +1,164 @@
+"""Query commands: experiments, runs, show, best, top."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..repository import Repository
+from ..values import parse_cli_value
+from .options import ExperimentName, Format, Mode, Url
+from .output import show
+
+
+def register(app: typer.Typer) -> None:
+    for command in (experiments, runs, show_run, best, top):
+        app.command(name=command.__name__.replace("_run", "").replace("_", "-"))(command)
+
+
+def experiments(url: Url = None, fmt: Format = "table") -> None:
+    """List experiments with their objective and number of runs.
+
+    Example: tracker experiments
+    """
+    rows = [
+        {
+            "name": e.name,
+            "runs": e.runs,
+            "objective": e.objective,
+            "direction": e.direction,
+            "created": e.created_at,
+        }
+        for e in Repository(url).experiments()
+    ]
+    show(rows, title="Experiments", fmt=fmt)
+
+
+def runs(
+    url: Url = None,
+    experiment: ExperimentName = None,
+    status: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="running, completed, failed or invalid.", show_default=False),
+    ] = None,
+    where: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="NAME=VALUE: only runs with this hyperparameter value (repeatable)."),
+    ] = None,
+    fmt: Format = "table",
+) -> None:
+    """List runs with their status and hyperparameters.
+
+    Example: tracker runs -e mnist --status completed --where batch_size=32
+    """
+    filters = dict(_parse_where(item) for item in where or [])
+    found = Repository(url).runs(experiment, where=filters, status=status)
+    rows = [
+        {
+            "id": r.id,
+            "experiment": r.experiment,
+            "trial": r.trial_id,
+            "status": r.status,
+            "started": r.started_at,
+        }
+        for r in found
+    ]
+    _add_hyperparameter_columns(rows, [r.hyperparameters for r in found])
+    show(rows, title=f"Runs ({len(rows)})", fmt=fmt)
+
+
+def show_run(
+    run: Annotated[str, typer.Argument(help="Run id or key.")],
+    url: Url = None,
+    fmt: Format = "table",
+) -> None:
+    """Show one run: its details, hyperparameters and metrics per epoch.
+
+    Example: tracker show 12
+    """
+    repo = Repository(url)
+    info = repo.run(run)
+    details = {
+        "id": info.id,
+        "key": info.key,
+        "experiment": info.experiment,
+        "name": info.name,
+        "trial": info.trial_id,
+        "execution": info.execution,
+        "status": info.status,
+        "started": info.started_at,
+        "ended": info.ended_at,
+        "score": info.score,
+        "error": info.error,
+    }
+    show([{"field": k, "value": v} for k, v in details.items()], title=f"Run {info.id}", fmt=fmt)
+    hparams = [{"name": k, "value": v} for k, v in info.hyperparameters.items()]
+    show(hparams, title="Hyperparameters", fmt=fmt)
+    epochs: dict[int, dict] = {}
+    for point in repo.history(info.id):
+        epochs.setdefault(point.epoch, {"epoch": point.epoch})[point.name] = point.value
+    names = sorted({k for row in epochs.values() for k in row} - {"epoch"})
+    table = [{"epoch": e, **{n: row.get(n) for n in names}} for e, row in sorted(epochs.items())]
+    show(table, title="Metrics", fmt=fmt)
+
+
+def best(
+    group_by: Annotated[str, typer.Option("--group-by", "-g", help="Hyperparameter to group by.")],
+    metric: Annotated[str, typer.Option("--metric", "-m", help="Metric to rank by.")],
+    mode: Mode = None,
+    experiment: ExperimentName = None,
+    url: Url = None,
+    fmt: Format = "table",
+) -> None:
+    """Best value of a metric for each value of a hyperparameter, and the run reaching it.
+
+    Example: tracker best --group-by batch_size --metric val_accuracy -e mnist
+    """
+    repo = Repository(url)
+    direction = repo.direction(metric, mode=mode, experiment=experiment)
+    groups = repo.best_by(group_by, metric, mode=direction, experiment=experiment)
+    rows = [
+        {group_by: g.group, f"best {metric}": g.value, "run": g.run_id, "epoch": g.epoch,
+         "runs": g.runs}
+        for g in groups
+    ]
+    show(rows, title=f"Best {metric} ({direction}) per {group_by}", fmt=fmt)
+
+
+def top(
+    metric: Annotated[str, typer.Option("--metric", "-m", help="Metric to rank by.")],
+    k: Annotated[int, typer.Option("-k", "--limit", min=1, help="How many runs.")] = 10,
+    mode: Mode = None,
+    experiment: ExperimentName = None,
+    url: Url = None,
+    fmt: Format = "table",
+) -> None:
+    """The best runs by a metric, with their hyperparameters.
+
+    Example: tracker top --metric val_accuracy -k 5 -e mnist
+    """
+    repo = Repository(url)
+    direction = repo.direction(metric, mode=mode, experiment=experiment)
+    ranked = repo.top_runs(metric, k, mode=direction, experiment=experiment)
+    rows = [
+        {"rank": i, "run": r.run.id, metric: r.value, "epoch": r.epoch, "status": r.run.status}
+        for i, r in enumerate(ranked, 1)
+    ]
+    _add_hyperparameter_columns(rows, [r.run.hyperparameters for r in ranked])
+    show(rows, title=f"Top {k} runs by {metric} ({direction})", fmt=fmt)
+
+
+def _parse_where(item: str) -> tuple[str, object]:
+    name, sep, value = item.partition("=")
+    if not sep or not name:
+        raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--where")
+    return name, parse_cli_value(value)
+
+
+def _add_hyperparameter_columns(rows: list[dict], hyperparameters: list[dict]) -> None:
+    """One column per hyperparameter name (blank where a run does not have it)."""
+    names = sorted({name for hp in hyperparameters for name in hp})
+    for row, hp in zip(rows, hyperparameters):
+        for name in names:
+            row.setdefault(name, hp.get(name))
