@@ -121,9 +121,16 @@ def test_not_a_url():
 
 def test_every_command_has_help_and_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    commands = [c.name for c in app.registered_commands]
-    commands += [f"{g.name} {c.name}" for g in app.registered_groups
-                 for c in g.typer_instance.registered_commands]
+    import typer
+
+    def walk(group, prefix: str = ""):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from walk(command, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}"
+
+    commands = list(walk(typer.main.get_command(app)))
     assert len(commands) >= 8
     for command in commands:
         out = run_cli(*command.split(), "--help")

@@ -209,7 +209,7 @@ def test_runs_filters(repo):
 
 def test_unknown_names_are_clear_errors(repo):
     record(repo, "known", {"a": 1}, [0.1])
-    with pytest.raises(NotFoundError, match="no experiment named 'nope' .known: known"):
+    with pytest.raises(NotFoundError, match=r"no experiment named 'nope' \(known: known"):
         repo.runs("nope")
     with pytest.raises(NotFoundError, match="no run"):
         repo.run(123456)

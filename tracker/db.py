@@ -133,7 +133,9 @@ def _create_sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         folder = os.path.dirname(os.path.abspath(url.database))
         if not os.path.isdir(folder):
-            raise TrackerError(f"cannot create SQLite database {url.database!r}: no folder {folder}")
+            raise TrackerError(
+                f"cannot create SQLite database {url.database!r}: there is no folder {folder}"
+            )
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")

@@ -171,8 +171,7 @@ class Repository:
         if error is not None and len(error) > MAX_ERROR_LENGTH:
             error = error[:MAX_ERROR_LENGTH] + "... [truncated]"
         if score is not None:
-            value, kind = encode_metric(score)
-            score = value  # NaN/inf scores say "no score": stored as NULL
+            score = encode_metric(score)[0]  # a NaN/inf score means "no score": NULL
         values = {
             "status": status,
             "error": error,
@@ -313,7 +312,8 @@ def _metric_rows(metrics: Mapping[str, Any], epoch: int) -> tuple[list[dict], li
             check_name(name, "metric name")
             value, kind = encode_metric(raw)
         except UnsupportedValue as exc:
-            warnings.warn(f"metric {name!r} at epoch {epoch} not recorded: {exc}", TrackingWarning, 3)
+            message = f"metric {name!r} at epoch {epoch} not recorded: {exc}"
+            warnings.warn(message, TrackingWarning, 3)
             skipped.append(name)
             continue
         rows.append({"epoch": int(epoch), "name": name, "value": value, "value_kind": int(kind)})

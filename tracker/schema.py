@@ -70,7 +70,8 @@ def downgrade(url: str | None = None, revision: str = "-1") -> tuple[str | None,
 
 
 def check_schema(engine: Engine) -> None:
-    """Raise ``SchemaError`` naming ``tracker db upgrade`` unless the database is at our revision."""
+    """Raise ``SchemaError`` naming ``tracker db upgrade`` unless the database is at the
+    revision this code expects."""
     found = _read_revision(engine)
     if found == SCHEMA_REVISION:
         return

@@ -28,4 +28,6 @@ def demo(url: Url = None) -> None:
             for g in repo.best_by(name, "val_accuracy", experiment=experiment)
         ]
         show(rows, title=f"Best val_accuracy per {name} (experiment {experiment!r})")
-    typer.echo(f"Next: tracker runs -e {experiment}   |   tracker top -m val_accuracy -e {experiment}")
+    typer.echo(
+        f"Next: tracker runs -e {experiment}   |   tracker top -m val_accuracy -e {experiment}"
+    )

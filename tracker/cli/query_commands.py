@@ -159,6 +159,6 @@ def _parse_where(item: str) -> tuple[str, object]:
 def _add_hyperparameter_columns(rows: list[dict], hyperparameters: list[dict]) -> None:
     """One column per hyperparameter name (blank where a run does not have it)."""
     names = sorted({name for hp in hyperparameters for name in hp})
-    for row, hp in zip(rows, hyperparameters):
+    for row, hp in zip(rows, hyperparameters, strict=True):
         for name in names:
             row.setdefault(name, hp.get(name))
