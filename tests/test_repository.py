@@ -261,3 +261,11 @@ def test_experiments_list(repo):
     listed = [(e.name, e.runs, e.objective, e.direction) for e in repo.experiments()]
     assert listed == [("one", 1, None, None), ("two", 2, None, None),
                       ("three", 1, "val_loss", "min")]
+
+
+def test_source_and_partial_history_are_kept(repo):
+    full = repo.start_run("src")
+    partial = repo.start_run("src", source="keras-tuner-import", history_complete=False)
+    assert (repo.run(full).source, repo.run(full).history_complete) == (None, True)
+    assert (repo.run(partial).source, repo.run(partial).history_complete) == (
+        "keras-tuner-import", False)

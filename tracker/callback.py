@@ -119,7 +119,12 @@ class TrackingCallback(keras.callbacks.Callback):
             Op(
                 "start_run",
                 (self.experiment,),
-                {"hyperparameters": hyperparameters, "key": self.run_key, "name": self.run_name},
+                {
+                    "hyperparameters": hyperparameters,
+                    "key": self.run_key,
+                    "name": self.run_name,
+                    "source": "callback",
+                },
             )
         )
         self._guard_training_step()

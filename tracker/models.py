@@ -11,6 +11,7 @@ import enum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Double,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -134,6 +136,11 @@ class Run(Base):
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING.value)
     error: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Double)
+    # Where the run came from: "callback", "keras-tuner", "keras-tuner-import", ...
+    source: Mapped[str | None] = mapped_column(String(32))
+    # False when only some epochs exist (e.g. imported from keras-tuner's trial.json, which
+    # keeps only the best epoch's values).
+    history_complete: Mapped[bool] = mapped_column(Boolean, server_default=true())
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -190,6 +190,8 @@ def _run_info(row, hyperparameters: dict[str, Any]) -> RunInfo:
         worker=row.worker,
         score=row.score,
         heartbeat_at=row.heartbeat_at,
+        source=row.source,
+        history_complete=bool(row.history_complete),
     )
 
 

@@ -25,7 +25,9 @@ class RunInfo:
     """One run (one ``fit``, or one execution of one keras-tuner trial).
 
     ``status`` is ``running``, ``completed``, ``failed`` or ``invalid``. ``hyperparameters``
-    maps names to typed values (``32`` stays an ``int``).
+    maps names to typed values (``32`` stays an ``int``). ``source`` says what recorded it
+    (``callback``, ``keras-tuner``, an importer); ``history_complete`` is False when only some
+    epochs are known (an import from files that keep only the best epoch).
     """
 
     id: int
@@ -43,6 +45,8 @@ class RunInfo:
     worker: str | None = None
     score: float | None = None
     heartbeat_at: dt.datetime | None = None
+    source: str | None = None
+    history_complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)

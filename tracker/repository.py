@@ -96,6 +96,8 @@ class Repository:
         objective: str | None = None,
         direction: str | None = None,
         started_at=None,
+        source: str | None = None,
+        history_complete: bool = True,
     ) -> str:
         """Record a new running run; returns its client key. Calling again with the same
         ``key`` changes nothing (so a retried call never makes a duplicate)."""
@@ -119,6 +121,8 @@ class Repository:
                 worker=worker,
                 started_at=started_at,
                 heartbeat_at=started_at,
+                source=source,
+                history_complete=history_complete,
             )
             writes.upsert_hyperparameters(conn, run_id, rows)
             return run_id

@@ -45,6 +45,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("score", sa.Double(), nullable=True),
+        sa.Column("source", sa.String(32), nullable=True),
+        sa.Column("history_complete", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("started_at", UTC, nullable=False),
         sa.Column("ended_at", UTC, nullable=True),
         sa.Column("heartbeat_at", UTC, nullable=True),
