@@ -203,4 +203,33 @@ class EpochMetric(Base):
             "(value_kind = 0 AND value IS NOT NULL) OR (value_kind <> 0 AND value IS NULL)",
             name="value_matches_kind",
         ),
+        # "Best value of a metric in a run" is one index seek (best_by, top_runs).
+        Index(None, "run_id", "name", "value"),
+    )
+
+
+class BatchMetric(Base):
+    """One metric of one run at one training batch (opt-in: ``log_every_n_batches``).
+
+    ``step`` is the global batch index since the start of ``fit`` (unique with run and name),
+    ``epoch`` the epoch it fell in. Values are encoded as in ``EpochMetric``.
+    """
+
+    __tablename__ = "batch_metrics"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    epoch: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Double)
+    value_kind: Mapped[int] = mapped_column(SmallInteger, default=ValueKind.FINITE)
+
+    __table_args__ = (
+        CheckConstraint(f"value_kind IN ({_in(ValueKind)})", name="value_kind"),
+        CheckConstraint(
+            "(value_kind = 0 AND value IS NOT NULL) OR (value_kind <> 0 AND value IS NULL)",
+            name="value_matches_kind",
+        ),
     )
