@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import DatabaseError, NotFoundError, SchemaError, TrackerError, TrackingWarning
-from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
+from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo, TrialSummary
 from .repository import Repository
 
 if TYPE_CHECKING:
     from .callback import TrackingCallback
+    from .tuner import track
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,8 @@ __all__ = [
     "TrackerError",
     "TrackingCallback",
     "TrackingWarning",
+    "TrialSummary",
+    "track",
 ]
 
 
@@ -41,4 +44,8 @@ def __getattr__(name: str):
         from .callback import TrackingCallback
 
         return TrackingCallback
+    if name == "track":
+        from .tuner import track
+
+        return track
     raise AttributeError(f"module 'tracker' has no attribute {name!r}")

@@ -93,31 +93,70 @@ def history(conn: Connection, run_id: int, metric: str | None = None) -> list[Me
     ]
 
 
+OVER = ("best", "last")
+
+
+def check_over(over: str) -> str:
+    if over not in OVER:
+        raise ValueError(f"over must be 'best' or 'last', not {over!r}")
+    return over
+
+
+def metric_rows(metric: str, over: str, experiment_id: int | None = None) -> Select:
+    """``(run_id, epoch, value, value_kind)`` of ``metric``: every epoch (``over="best"``), or
+    only each run's final epoch holding the metric (``over="last"``)."""
+
+    def of_experiment(stmt: Select) -> Select:
+        if experiment_id is None:
+            return stmt
+        return stmt.join(r, r.c.id == m.c.run_id).where(r.c.experiment_id == experiment_id)
+
+    stmt = of_experiment(
+        select(m.c.run_id, m.c.epoch, m.c.value, m.c.value_kind).where(m.c.name == metric)
+    )
+    if check_over(over) == "last":
+        last = of_experiment(
+            select(m.c.run_id, func.max(m.c.epoch).label("epoch")).where(m.c.name == metric)
+        )
+        last = last.group_by(m.c.run_id).subquery()
+        stmt = stmt.join(last, and_(last.c.run_id == m.c.run_id, last.c.epoch == m.c.epoch))
+    return stmt
+
+
 def best_by(
-    conn: Connection, hyperparameter: str, metric: str, mode: str, experiment_id: int | None
+    conn: Connection,
+    hyperparameter: str,
+    metric: str,
+    mode: str,
+    experiment_id: int | None,
+    over: str = "best",
 ) -> list[GroupBest]:
     """Per distinct value of ``hyperparameter``: the best finite ``metric`` over every epoch of
-    every run in the group, and the (lowest) run id and epoch reaching it."""
-    order = m.c.value.desc() if mode == "max" else m.c.value.asc()
+    every run in the group (``over="last"``: over the final epoch of each run), and the
+    (lowest) run id and epoch reaching it."""
+    rows = metric_rows(metric, over, experiment_id).subquery()
+    order = rows.c.value.desc() if mode == "max" else rows.c.value.asc()
     ranked = (
         select(
             h.c.kind,
             h.c.text_value,
-            m.c.run_id,
-            m.c.epoch,
-            m.c.value,
+            rows.c.run_id,
+            rows.c.epoch,
+            rows.c.value,
             func.row_number()
-            .over(partition_by=(h.c.kind, h.c.text_value), order_by=(order, m.c.run_id, m.c.epoch))
+            .over(
+                partition_by=(h.c.kind, h.c.text_value),
+                order_by=(order, rows.c.run_id, rows.c.epoch),
+            )
             .label("rank"),
         )
-        .join_from(m, h, and_(h.c.run_id == m.c.run_id, h.c.name == hyperparameter))
-        .where(m.c.name == metric, m.c.value_kind == ValueKind.FINITE)
+        .join_from(rows, h, and_(h.c.run_id == rows.c.run_id, h.c.name == hyperparameter))
+        .where(rows.c.value_kind == ValueKind.FINITE)
     )
     sizes = select(
         h.c.kind, h.c.num_value, h.c.text_value, func.count().label("runs")
     ).where(h.c.name == hyperparameter)
     if experiment_id is not None:
-        ranked = ranked.join(r, r.c.id == m.c.run_id).where(r.c.experiment_id == experiment_id)
         sizes = sizes.join(r, r.c.id == h.c.run_id).where(r.c.experiment_id == experiment_id)
     ranked = ranked.subquery()
     best = {
@@ -142,19 +181,29 @@ def best_by(
 
 
 def top_runs(
-    conn: Connection, metric: str, k: int, mode: str, experiment_id: int | None
+    conn: Connection,
+    metric: str,
+    k: int,
+    mode: str,
+    experiment_id: int | None,
+    over: str = "best",
 ) -> list[RankedRun]:
-    """The ``k`` runs with the best finite ``metric`` at any epoch, best first."""
-    order = m.c.value.desc() if mode == "max" else m.c.value.asc()
-    ranked = select(
-        m.c.run_id,
-        m.c.epoch,
-        m.c.value,
-        func.row_number().over(partition_by=m.c.run_id, order_by=(order, m.c.epoch)).label("rank"),
-    ).where(m.c.name == metric, m.c.value_kind == ValueKind.FINITE)
-    if experiment_id is not None:
-        ranked = ranked.join(r, r.c.id == m.c.run_id).where(r.c.experiment_id == experiment_id)
-    ranked = ranked.subquery()
+    """The ``k`` runs with the best finite ``metric`` at any epoch (``over="last"``: at their
+    final epoch), best first."""
+    rows = metric_rows(metric, over, experiment_id).subquery()
+    order = rows.c.value.desc() if mode == "max" else rows.c.value.asc()
+    ranked = (
+        select(
+            rows.c.run_id,
+            rows.c.epoch,
+            rows.c.value,
+            func.row_number()
+            .over(partition_by=rows.c.run_id, order_by=(order, rows.c.epoch))
+            .label("rank"),
+        )
+        .where(rows.c.value_kind == ValueKind.FINITE)
+        .subquery()
+    )
     final_order = ranked.c.value.desc() if mode == "max" else ranked.c.value.asc()
     top = conn.execute(
         select(ranked.c.run_id, ranked.c.epoch, ranked.c.value)

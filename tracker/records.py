@@ -82,3 +82,31 @@ class RankedRun:
     run: RunInfo
     value: float
     epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrialSummary:
+    """A row of ``Repository.trials``: one keras-tuner trial, summarised over its executions.
+
+    ``metric`` names the summarised metric. Only the trial's latest ``attempt`` counts (a
+    retried trial starts again from scratch).
+    ``values`` holds, per execution in order, the best (or last, with ``over="last"``) finite
+    value of the metric, or None when that execution has none; ``mean`` and ``std`` (sample
+    standard deviation, None below two values) are taken over the values that exist. With
+    keras-tuner's objective as the metric and ``over="best"``, ``mean`` is the trial's score as
+    keras-tuner computes it. ``score`` is the score keras-tuner recorded (None unless completed).
+    """
+
+    experiment: str
+    trial_id: str
+    metric: str
+    attempt: int
+    status: str
+    score: float | None
+    executions: int
+    mean: float | None
+    std: float | None
+    values: tuple[float | None, ...]
+    run_ids: tuple[int, ...]
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    worker: str | None = None

@@ -18,6 +18,7 @@ from . import db, queries, schema, writes
 from .errors import NotFoundError, TrackingWarning
 from .models import RunStatus
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
+from .trial_store import TrialStore
 from .values import (
     UnsupportedValue,
     check_mode,
@@ -32,7 +33,7 @@ MAX_ERROR_LENGTH = 20_000
 _FINAL_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value}
 
 
-class Repository:
+class Repository(TrialStore):
     """The tracking store at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``). The database must have been migrated (``tracker db upgrade``).
 
@@ -238,20 +239,24 @@ class Repository:
         *,
         mode: str | None = None,
         experiment: str | None = None,
+        over: str = "best",
     ) -> list[GroupBest]:
         """One row per distinct value of ``hyperparameter``: the best ``metric`` over every
         epoch of every run in the group, and which run and epoch reached it. NaN and +/-inf
         never win. ``mode`` ('max'/'min') defaults to the experiment's objective direction,
-        else to the metric's name (losses and errors are minimised).
+        else to the metric's name (losses and errors are minimised). ``over="last"`` ranks
+        each run by its final epoch instead of its best one.
 
         >>> repo.best_by("batch_size", "val_accuracy", experiment="mnist")  # doctest: +SKIP
         [GroupBest(group=32, value=0.97, run_id=4, epoch=9, runs=5), ...]
         """
 
+        queries.check_over(over)
+
         def work(conn: Connection) -> list[GroupBest]:
             experiment_id = self._experiment_id(conn, experiment)
             direction = self._direction(conn, metric, mode, experiment)
-            return queries.best_by(conn, hyperparameter, metric, direction, experiment_id)
+            return queries.best_by(conn, hyperparameter, metric, direction, experiment_id, over)
 
         return self._read(work)
 
@@ -262,16 +267,18 @@ class Repository:
         *,
         mode: str | None = None,
         experiment: str | None = None,
+        over: str = "best",
     ) -> list[RankedRun]:
-        """The ``k`` runs with the best ``metric`` at any epoch, best first, each with its
-        hyperparameters, best value and the epoch reaching it."""
+        """The ``k`` runs with the best ``metric`` at any epoch (``over="last"``: at their
+        final epoch), best first, each with its hyperparameters, value and epoch."""
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
+        queries.check_over(over)
 
         def work(conn: Connection) -> list[RankedRun]:
             experiment_id = self._experiment_id(conn, experiment)
             direction = self._direction(conn, metric, mode, experiment)
-            return queries.top_runs(conn, metric, k, direction, experiment_id)
+            return queries.top_runs(conn, metric, k, direction, experiment_id, over)
 
         return self._read(work)
 

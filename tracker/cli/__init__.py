@@ -27,9 +27,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import db_commands, demo_command, query_commands
+    from . import db_commands, demo_command, query_commands, trial_commands
 
     query_commands.register(app)
+    app.command()(trial_commands.trials)
     app.command()(demo_command.demo)
     app.add_typer(db_commands.app, name="db")
 

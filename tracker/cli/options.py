@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Optional
 
 import typer
@@ -29,4 +30,15 @@ Mode = Annotated[
 Format = Annotated[
     str,
     typer.Option("--format", "-f", help="table, csv or json."),
+]
+
+
+class Epochs(str, enum.Enum):
+    best = "best"
+    last = "last"
+
+
+Over = Annotated[
+    Epochs,
+    typer.Option("--over", help="best: each run counts with its best epoch; last: its final one."),
 ]

@@ -8,7 +8,7 @@ import typer
 
 from ..repository import Repository
 from ..values import parse_cli_value
-from .options import ExperimentName, Format, Mode, Url
+from .options import Epochs, ExperimentName, Format, Mode, Over, Url
 from .output import show
 
 
@@ -108,22 +108,25 @@ def best(
     metric: Annotated[str, typer.Option("--metric", "-m", help="Metric to rank by.")],
     mode: Mode = None,
     experiment: ExperimentName = None,
+    over: Over = Epochs.best,
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
     """Best value of a metric for each value of a hyperparameter, and the run reaching it.
+    With --over last, each run counts with its final epoch instead of its best one.
 
-    Example: tracker best --group-by batch_size --metric val_accuracy -e mnist
+    Example: tracker best --group-by batch_size --metric val_accuracy -e mnist --over last
     """
     repo = Repository(url)
     direction = repo.direction(metric, mode=mode, experiment=experiment)
-    groups = repo.best_by(group_by, metric, mode=direction, experiment=experiment)
+    groups = repo.best_by(group_by, metric, mode=direction, experiment=experiment, over=over.value)
     rows = [
         {group_by: g.group, f"best {metric}": g.value, "run": g.run_id, "epoch": g.epoch,
          "runs": g.runs}
         for g in groups
     ]
-    show(rows, title=f"Best {metric} ({direction}) per {group_by}", fmt=fmt)
+    which = "" if over is Epochs.best else ", final epochs"
+    show(rows, title=f"Best {metric} ({direction}{which}) per {group_by}", fmt=fmt)
 
 
 def top(
@@ -131,6 +134,7 @@ def top(
     k: Annotated[int, typer.Option("-k", "--limit", min=1, help="How many runs.")] = 10,
     mode: Mode = None,
     experiment: ExperimentName = None,
+    over: Over = Epochs.best,
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
@@ -140,7 +144,7 @@ def top(
     """
     repo = Repository(url)
     direction = repo.direction(metric, mode=mode, experiment=experiment)
-    ranked = repo.top_runs(metric, k, mode=direction, experiment=experiment)
+    ranked = repo.top_runs(metric, k, mode=direction, experiment=experiment, over=over.value)
     rows = [
         {"rank": i, "run": r.run.id, metric: r.value, "epoch": r.epoch, "status": r.run.status}
         for i, r in enumerate(ranked, 1)
