@@ -154,6 +154,26 @@ class Repository(TrialStore):
         self._write(work)
         return skipped
 
+    def log_epochs(self, key: str, epochs: Mapping[int, Mapping[str, Any]]) -> list[str]:
+        """Record many epochs of run ``key`` (epoch -> metrics) in one transaction, as
+        ``log_epoch`` would one by one (importers use it). Returns the skipped names.
+
+        >>> repo.log_epochs(key, {0: {"loss": 0.9}, 1: {"loss": 0.7}})     # doctest: +SKIP
+        """
+        encoded, skipped = [], []
+        for epoch, metrics in epochs.items():
+            rows, missed = _metric_rows(metrics, epoch)
+            encoded.extend(rows)
+            skipped.extend(name for name in missed if name not in skipped)
+
+        def work(conn: Connection) -> None:
+            run_id = self._run_id(conn, key)
+            writes.upsert_metrics(conn, [dict(row, run_id=run_id) for row in encoded])
+
+        if encoded:
+            self._write(work)
+        return skipped
+
     def heartbeat(self, key: str, *, at=None) -> None:
         """Record that the process training run ``key`` is alive."""
         at = at or writes.utcnow()
@@ -281,6 +301,64 @@ class Repository(TrialStore):
             return queries.top_runs(conn, metric, k, direction, experiment_id, over)
 
         return self._read(work)
+
+    def to_dataframe(
+        self,
+        experiment: str | None = None,
+        *,
+        kind: str = "runs",
+        metrics: Sequence[str] | None = None,
+        modes: Mapping[str, str] | None = None,
+    ):
+        """The runs (``kind="runs"``) or every epoch's metrics (``kind="epochs"``) as a pandas
+        DataFrame, from a fixed number of set-based queries. Needs the ``analysis`` extra.
+
+        ``runs``: one row per run with its details, one typed column per hyperparameter (ints
+        stay ints) and per metric ``<metric>_best`` and ``<metric>_last``. ``epochs``: long
+        format ``run_id, epoch, metric, value``, joinable with ``runs`` on ``run_id``;
+        ``metrics`` limits it to some metric names. ``modes`` sets directions by metric name.
+
+        >>> runs = repo.to_dataframe("mnist")                              # doctest: +SKIP
+        >>> runs.groupby("batch_size")["val_accuracy_best"].max()          # doctest: +SKIP
+        >>> epochs = repo.to_dataframe("mnist", kind="epochs")             # doctest: +SKIP
+        >>> epochs.merge(runs[["run_id", "batch_size"]], on="run_id")      # doctest: +SKIP
+        """
+        from . import frames
+
+        frames.check_kind(kind)
+        frames.pandas()  # the clear error before touching the database
+
+        def work(conn: Connection):
+            experiment_id = self._experiment_id(conn, experiment)
+            if kind == "runs":
+                return frames.runs_frame(conn, experiment_id, modes=modes)
+            return frames.epochs_frame(conn, experiment_id, metrics)
+
+        return self._read(work)
+
+    def iter_epochs(
+        self,
+        experiment: str | None = None,
+        *,
+        metrics: Sequence[str] | None = None,
+        chunk_rows: int = 100_000,
+    ):
+        """The ``epochs`` DataFrame in chunks of at most ``chunk_rows`` rows, streamed from one
+        query, so that memory stays flat however large the store (exports use it).
+
+        >>> for chunk in repo.iter_epochs("mnist"):                        # doctest: +SKIP
+        ...     chunk.to_csv("epochs.csv", mode="a", header=False)
+        """
+        from . import frames
+
+        frames.pandas()  # the clear error now, not at the first chunk
+
+        def chunks():
+            with db.transaction(self.engine) as conn:
+                experiment_id = self._experiment_id(conn, experiment)
+                yield from frames.iter_epoch_chunks(conn, experiment_id, metrics, chunk_rows)
+
+        return chunks()
 
     def direction(self, metric: str, *, mode: str | None = None, experiment: str | None = None):
         """Whether a higher (``max``) or lower (``min``) ``metric`` is better here."""
