@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Select, and_, func, select
 
-from .errors import DirectionError
+from .errors import DirectionError, TrackerError
 from .models import HyperparameterKind, ValueKind
 from .optional import require
 from .values import check_mode, decode_hyperparameter, infer_direction
@@ -29,7 +29,7 @@ CHUNK_ROWS = 100_000
 RUN_COLUMNS = (
     "run_id", "key", "experiment", "name", "trial_id", "execution", "status", "source",
     "started_at", "ended_at", "duration_s", "score", "last_epoch",
-)  # fmt: skip
+)
 EPOCH_COLUMNS = ("run_id", "epoch", "metric", "value")
 HYPERPARAMETER_PREFIX = "hp."  # only for a hyperparameter whose name is taken by another column
 
@@ -39,9 +39,13 @@ def pandas():
     return require("pandas", "DataFrames")
 
 
+class KindError(TrackerError, ValueError):
+    """A DataFrame kind other than ``runs`` or ``epochs``."""
+
+
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise ValueError(f"kind must be 'runs' or 'epochs', not {kind!r}")
+        raise KindError(f"kind must be 'runs' or 'epochs', not {kind!r}")
     return kind
 
 
@@ -244,7 +248,7 @@ def epochs_frame(
     np = require("numpy", "DataFrames")
     chunks = list(iter_epoch_chunks(conn, experiment_id, metrics, chunk_rows))
     if not chunks:
-        return _empty_epochs(pd)
+        return empty_epochs_frame()
     from pandas.api.types import union_categoricals
 
     names = union_categoricals([c["metric"] for c in chunks], sort_categories=True)
@@ -288,7 +292,9 @@ def iter_epoch_chunks(
         )
 
 
-def _empty_epochs(pd) -> pd.DataFrame:
+def empty_epochs_frame() -> pd.DataFrame:
+    """The epochs frame without rows, with its columns and dtypes."""
+    pd = pandas()
     return pd.DataFrame(
         {
             "run_id": pd.Series(dtype="int64"),

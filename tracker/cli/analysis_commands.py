@@ -1,0 +1,99 @@
+"""``tracker export`` and ``tracker report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..repository import Repository
+from .options import ExperimentName, Url
+
+Kind = Annotated[
+    str,
+    typer.Option(
+        "--kind", "-k", help="runs (one row per run) or epochs (one row per run, metric, epoch)."
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="export")(export)
+
+
+def export(
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--output", "-o",
+            help="File to write: .csv, .parquet or .jsonl (default: CSV on stdout).",
+            show_default=False,
+        ),
+    ] = None,
+    kind: Kind = "runs",
+    experiment: ExperimentName = None,
+    url: Url = None,
+) -> None:
+    """Write the runs (one row per run: hyperparameters, best and last value of each metric)
+    or every epoch's metrics to CSV, Parquet or JSON Lines, chosen by the file's extension.
+    Epochs are streamed in chunks, so memory stays flat however large the database.
+
+    Example: tracker export -e mnist --kind epochs -o epochs.parquet
+    """
+    from rich.console import Console
+
+    from ..exports import export as write
+
+    console = Console(stderr=True)
+    with console.status(f"Exporting {kind} ...") as status:
+        rows = write(
+            Repository(url),
+            output,
+            kind=kind,
+            experiment=experiment,
+            progress=lambda n: status.update(f"Exporting {kind} ... {n:,} rows"),
+        )
+    where = "stdout" if output is None else str(output)
+    console.print(f"Wrote {rows:,} {kind} rows to {where}", highlight=False)
+
+
+def report(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write.")
+    ] = Path("report.html"),
+    experiment: ExperimentName = None,
+    metric: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--metric", "-m",
+            help="Metric to rank and plot (default: the objective, else val_accuracy, ...).",
+            show_default=False,
+        ),
+    ] = None,
+    group_by: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--group-by", "-g",
+            help="Hyperparameter colouring the learning curves (default: chosen from the data).",
+            show_default=False,
+        ),
+    ] = None,
+    url: Url = None,
+) -> None:
+    """Write one self-contained HTML file (plots embedded, no network needed) with the sweep's
+    summary, the top runs, the best value per group of each hyperparameter, learning curves,
+    the metric against each hyperparameter, and one box per group.
+
+    Example: tracker report -e mnist -o report.html
+    """
+    from rich.console import Console
+
+    from ..report import write_report
+
+    console = Console(stderr=True)
+    with console.status("Building the report ..."):
+        write_report(
+            Repository(url), output, experiment=experiment, metric=metric, group_by=group_by
+        )
+    console.print(f"Wrote {output}", highlight=False)
