@@ -95,6 +95,10 @@ def test_runs_frame_equals_the_queries(repo):
             else:
                 assert last is None or math.isnan(last)
     assert runs.loc[runs.index[1], "loss_last"] == INF
+    last = {r.run.id: r.value for r in repo.top_runs("loss", k=100, experiment="frames",
+                                                     over="last")}
+    finite_last = runs["loss_last"][runs["loss_last"].abs() < INF].to_dict()
+    assert last == finite_last
 
 
 def test_objective_direction_and_modes(url):
