@@ -201,19 +201,41 @@ def is_disconnect(exc: BaseException) -> bool:
 
 
 @contextmanager
-def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
+def transaction(
+    engine: Engine, *, write: bool = False, single_statement: bool = False
+) -> Iterator[Connection]:
     """A connection inside one transaction: committed on success, rolled back on error.
 
-    Driver errors leave as ``DatabaseError`` with the password masked.
+    ``single_statement=True`` promises that the work writes with one statement: PostgreSQL
+    then runs it in autocommit (the statement is its own transaction), saving the BEGIN and
+    COMMIT round trips. Driver errors leave as ``DatabaseError`` with the password masked.
     """
     try:
         with engine.connect() as conn:
             if write:
                 conn = conn.execution_options(tracker_write=True)
+            if single_statement and engine.dialect.name == "postgresql":
+                with _autocommit(conn):
+                    yield conn
+                return
             with conn.begin():
                 yield conn
     except SQLAlchemyError as exc:
         raise wrap_error(exc, engine.url) from exc
+
+
+@contextmanager
+def _autocommit(conn: Connection) -> Iterator[None]:
+    # psycopg2's autocommit flag is client-side (no round trip), unlike SQLAlchemy's
+    # isolation_level="AUTOCOMMIT", which sends SET default_transaction_isolation twice.
+    raw = conn.connection.driver_connection
+    raw.autocommit = True
+    try:
+        yield
+        conn.commit()  # ends SQLAlchemy's autobegun transaction; nothing is sent
+    finally:
+        if not raw.closed:
+            raw.autocommit = False
 
 
 def run_in_transaction(
@@ -222,16 +244,25 @@ def run_in_transaction(
     *,
     write: bool = True,
     attempts: int = RETRY_ATTEMPTS,
+    single_statement: bool = False,
 ) -> T:
     """Run ``work(conn)`` in a transaction, retrying transient errors with jittered backoff."""
+    # The first attempt runs without tenacity: building a ``Retrying`` costs more than the
+    # whole write on SQLite (benchmarks/RESULTS.md, per-epoch writes).
+    try:
+        with transaction(engine, write=write, single_statement=single_statement) as conn:
+            return work(conn)
+    except DatabaseError as exc:
+        if attempts <= 1 or not is_transient(exc.__cause__ or exc):
+            raise
     retrying = Retrying(
         retry=retry_if_exception(lambda e: is_transient(e.__cause__ or e)),
-        stop=stop_after_attempt(attempts),
+        stop=stop_after_attempt(attempts - 1),
         wait=wait_random_exponential(multiplier=0.05, max=2.0),
         reraise=True,
     )
     for attempt in retrying:
-        with attempt, transaction(engine, write=write) as conn:
+        with attempt, transaction(engine, write=write, single_statement=single_statement) as conn:
             return work(conn)
     raise AssertionError("unreachable")  # pragma: no cover
 

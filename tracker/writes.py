@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from . import dialects
 from .models import EpochMetric, Experiment, Hyperparameter, Run, RunStatus
@@ -93,9 +93,26 @@ def upsert_metrics(
         conn.execute(stmt, rows)
 
 
+# Built once: every epoch runs it, and building an UPDATE costs about as much as running it.
+_touch = update(runs).where(runs.c.id == bindparam("_run_id")).values(heartbeat_at=bindparam("_at"))
+
+
+def record_epoch(
+    conn: Connection, run_id: int, epoch: int, rows: list[dict[str, Any]], at: dt.datetime
+) -> None:
+    """Upsert one epoch's metric ``rows`` (dicts of name, value, value_kind) of a run and set
+    its heartbeat: one statement on PostgreSQL, two elsewhere."""
+    stmt = dialects.epoch_write(conn.dialect.name, epoch_metrics, runs)
+    if stmt is not None and rows:
+        conn.execute(stmt, dialects.epoch_write_params(run_id, epoch, rows, at))
+        return
+    upsert_metrics(conn, [dict(row, run_id=run_id, epoch=epoch) for row in rows])
+    touch(conn, run_id, at)
+
+
 def touch(conn: Connection, run_id: int, when: dt.datetime) -> None:
     """Record that the run's process is alive."""
-    conn.execute(update(runs).where(runs.c.id == run_id).values(heartbeat_at=when))
+    conn.execute(_touch, {"_run_id": run_id, "_at": when})
 
 
 def finish_run(conn: Connection, run_id: int, values: Mapping[str, Any]) -> None:
