@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .errors import DatabaseError, NotFoundError, SchemaError, TrackerError, TrackingWarning
-from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo, TrialSummary
+from .records import (
+    BatchPoint,
+    ExperimentInfo,
+    GroupBest,
+    MetricPoint,
+    RankedRun,
+    RunInfo,
+    TrialSummary,
+)
 from .repository import Repository
 
 if TYPE_CHECKING:
@@ -22,6 +30,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchPoint",
     "DatabaseError",
     "ExperimentInfo",
     "GroupBest",

@@ -60,6 +60,18 @@ class MetricPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchPoint:
+    """One metric value of one run at one training batch (``log_every_n_batches``):
+    ``step`` is the batch index since the start of ``fit``, ``epoch`` the epoch it fell in."""
+
+    run_id: int
+    step: int
+    epoch: int
+    name: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
 class GroupBest:
     """A row of ``best_by``: the best value of a metric among the runs sharing one value of a
     hyperparameter, and which run and epoch reached it.

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.engine import URL
 
 from . import db, queries, schema, writes
+from .bulk import BulkStore
 from .errors import NotFoundError, TrackingWarning
 from .models import RunStatus
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
@@ -34,7 +35,7 @@ MAX_ERROR_LENGTH = 20_000
 _FINAL_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value}
 
 
-class Repository(TrialStore):
+class Repository(TrialStore, BulkStore):
     """The tracking store at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``). The database must have been migrated (``tracker db upgrade``).
 
@@ -410,5 +411,5 @@ def _metric_rows(metrics: Mapping[str, Any], epoch: int) -> tuple[list[dict], li
             warnings.warn(message, TrackingWarning, 3)
             skipped.append(name)
             continue
-        rows.append({"name": name, "value": value, "value_kind": int(kind)})
+        rows.append({"epoch": int(epoch), "name": name, "value": value, "value_kind": int(kind)})
     return rows, skipped

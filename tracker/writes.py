@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from . import dialects
-from .models import EpochMetric, Experiment, Hyperparameter, Run, RunStatus
+from .models import BatchMetric, EpochMetric, Experiment, Hyperparameter, Run, RunStatus
 
 experiments = Experiment.__table__
 runs = Run.__table__
 hyperparameters = Hyperparameter.__table__
 epoch_metrics = EpochMetric.__table__
+batch_metrics = BatchMetric.__table__
 
 
 def utcnow() -> dt.datetime:
@@ -86,11 +87,32 @@ def upsert_metrics(
 ) -> None:
     """``rows``: dicts of run_id, epoch, name, value, value_kind; the last write of a
     (run, name, epoch) wins, so a replay is harmless."""
-    if rows:
+    if len(rows) > _BULK_FROM:
+        columns = [c.name for c in epoch_metrics.c]
+        insert_epoch_rows(conn, [tuple(row[c] for c in columns) for row in rows])
+    elif rows:
         stmt = dialects.upsert(
             conn.dialect.name, epoch_metrics, ["run_id", "name", "epoch"], ["value", "value_kind"]
         )
         conn.execute(stmt, rows)
+
+
+# Past this many rows the bulk path (COPY / executemany) beats one upsert per row.
+_BULK_FROM = 16
+EPOCH_KEY = ("run_id", "name", "epoch")
+BATCH_KEY = ("run_id", "name", "step")
+
+
+def insert_epoch_rows(conn: Connection, rows: list[tuple]) -> None:
+    """Bulk-write ``(run_id, name, epoch, value, value_kind)`` tuples (values encoded by
+    ``values.encode_metric``); a row already stored is overwritten."""
+    dialects.bulk_upsert(conn, epoch_metrics, EPOCH_KEY, rows)
+
+
+def insert_batch_rows(conn: Connection, rows: list[tuple]) -> None:
+    """Bulk-write ``(run_id, name, step, epoch, value, value_kind)`` tuples of per-batch
+    metrics; a row already stored is overwritten."""
+    dialects.bulk_upsert(conn, batch_metrics, BATCH_KEY, rows)
 
 
 # Built once: every epoch runs it, and building an UPDATE costs about as much as running it.
@@ -106,7 +128,7 @@ def record_epoch(
     if stmt is not None and rows:
         conn.execute(stmt, dialects.epoch_write_params(run_id, epoch, rows, at))
         return
-    upsert_metrics(conn, [dict(row, run_id=run_id, epoch=epoch) for row in rows])
+    upsert_metrics(conn, [{**row, "run_id": run_id, "epoch": epoch} for row in rows])
     touch(conn, run_id, at)
 
 
