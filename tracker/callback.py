@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from .batches import BatchRecorder
 from .db import resolve_url
 from .errors import SchemaError
 from .outbox import Op, Outbox
@@ -41,6 +42,11 @@ class TrackingCallback(keras.callbacks.Callback):
     lets errors through. A database that was never migrated raises ``SchemaError`` when
     training starts, whatever ``on_error`` says: nothing would ever be recorded.
 
+    ``log_every_n_batches=N`` also records the metrics of every N-th training batch (table
+    ``batch_metrics``, read with ``Repository.batch_history``). The training loop only appends
+    to a buffer; a background thread writes it in bulk, and the last points are written when
+    training ends or fails.
+
     >>> cb = TrackingCallback("sqlite:///tracker.db", experiment="mnist",
     ...                       hyperparameters={"units": 64})              # doctest: +SKIP
     >>> model.fit(x, y, epochs=5, validation_split=0.2, callbacks=[cb])   # doctest: +SKIP
@@ -54,10 +60,19 @@ class TrackingCallback(keras.callbacks.Callback):
         hyperparameters: Mapping[str, Any] | None = None,
         run_name: str | None = None,
         on_error: str = "warn",
+        log_every_n_batches: int | None = None,
     ) -> None:
         super().__init__()
         if on_error not in _ON_ERROR:
             raise ValueError(f"on_error must be one of {_ON_ERROR}, not {on_error!r}")
+        if log_every_n_batches is not None and (
+            isinstance(log_every_n_batches, bool)
+            or not isinstance(log_every_n_batches, int)
+            or log_every_n_batches < 1
+        ):
+            raise ValueError(
+                f"log_every_n_batches must be a positive int or None, not {log_every_n_batches!r}"
+            )
         # Resolve now: a bad URL fails at construction, and the environment is read once.
         self.url = resolve_url(url).render_as_string(hide_password=False)
         self.experiment = experiment
@@ -68,6 +83,13 @@ class TrackingCallback(keras.callbacks.Callback):
         self._repository: Repository | None = None
         self._outbox = Outbox(self._get_repository, raise_errors=on_error == "raise")
         self._guarded: _FailureGuard | None = None
+        self.log_every_n_batches = log_every_n_batches
+        self._batches: BatchRecorder | None = None
+        self._step = self._epoch = 0
+        if log_every_n_batches is not None:
+            # Only then does the callback have a batch hook: Keras runs batch hooks of
+            # callbacks that define one synchronously, which costs training time.
+            self.on_train_batch_end = self._record_batch
 
     # -- copying: configuration only --------------------------------------------------------
 
@@ -78,6 +100,7 @@ class TrackingCallback(keras.callbacks.Callback):
             "hyperparameters": self.hyperparameters,
             "run_name": self.run_name,
             "on_error": self.on_error,
+            "log_every_n_batches": self.log_every_n_batches,
         }
 
     def __getstate__(self) -> dict[str, Any]:
@@ -129,6 +152,19 @@ class TrackingCallback(keras.callbacks.Callback):
         )
         self._guard_training_step()
         _open_callbacks.add(self)
+        if self.log_every_n_batches is not None:
+            self._batches = BatchRecorder(self.url, self.run_key)
+            self._step = self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._epoch = int(epoch)
+
+    def _record_batch(self, batch: int, logs=None) -> None:
+        """``on_train_batch_end`` when ``log_every_n_batches`` is set: buffer, never write."""
+        step = self._step
+        self._step = step + 1
+        if step % self.log_every_n_batches == 0 and self._batches is not None and logs:
+            self._batches.add(step, self._epoch, logs)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs or {}
@@ -157,6 +193,9 @@ class TrackingCallback(keras.callbacks.Callback):
             return
         key, self.run_key = self.run_key, None
         _open_callbacks.discard(self)
+        if self._batches is not None:  # the last buffered points, before the run ends
+            batches, self._batches = self._batches, None
+            batches.close()
         self._outbox.submit(Op("finish_run", (key, status), {"error": error}))
         self._outbox.flush(force=True)
 
