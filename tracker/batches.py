@@ -1,5 +1,6 @@
 """Per-batch metrics (``TrackingCallback(log_every_n_batches=N)``): the training loop only
-appends to a buffer; a background thread writes the buffer in bulk (``Repository.log_batches``).
+appends to a buffer; a background thread writes the buffer in bulk
+(``Repository.bulk_log_batches``).
 
 * The training loop pays a ``deque.append`` (a few microseconds, see benchmarks/RESULTS.md).
 * The writer wakes every ``interval`` seconds, or sooner when a chunk's worth is waiting, and
@@ -151,7 +152,7 @@ class BatchRecorder:
 
     def _write(self, rows: list[tuple]) -> bool:
         try:
-            self.written += self._get_repository().log_batches(rows)
+            self.written += self._get_repository().bulk_log_batches(rows)
         except Exception as exc:
             if not self._failing:
                 self._failing = True

@@ -29,7 +29,7 @@ _FINITE = int(ValueKind.FINITE)
 class BulkStore:
     """Bulk writes of epoch and batch metrics, and reads of batch metrics."""
 
-    def log_epochs(
+    def bulk_log_epochs(
         self, rows: Iterable[tuple[str | int, int, str, Any]], *, chunk_rows: int = CHUNK_ROWS
     ) -> int:
         """Write many epoch metrics at once: ``(run, epoch, name, value)`` tuples, where
@@ -40,12 +40,12 @@ class BulkStore:
         at bulk speed. Each chunk of ``chunk_rows`` rows is one transaction, so a call that
         failed half-way can simply be repeated.
 
-        >>> repo.log_epochs((key, epoch, "loss", loss) for epoch, loss in enumerate(losses))
-        ... # doctest: +SKIP
+        >>> rows = ((key, epoch, "loss", loss) for epoch, loss in enumerate(losses))
+        >>> repo.bulk_log_epochs(rows)                                       # doctest: +SKIP
         """
         return self._bulk(rows, 2, writes.insert_epoch_rows, chunk_rows)
 
-    def log_batches(
+    def bulk_log_batches(
         self,
         rows: Iterable[tuple[str | int, int, int, str, Any]],
         *,
@@ -55,7 +55,8 @@ class BulkStore:
         the global batch index of the run. Returns how many rows were written. The per-batch
         writer of ``TrackingCallback(log_every_n_batches=N)`` uses it.
 
-        >>> repo.log_batches([(key, 0, 0, "loss", 2.3), (key, 1, 0, "loss", 2.1)])  # doctest: +SKIP
+        >>> rows = [(key, 0, 0, "loss", 2.3), (key, 1, 0, "loss", 2.1)]
+        >>> repo.bulk_log_batches(rows)                                      # doctest: +SKIP
         2
         """
         return self._bulk(rows, 3, writes.insert_batch_rows, chunk_rows)
