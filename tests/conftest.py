@@ -23,6 +23,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from tracker import db, schema
 from tracker.models import Base
 
+pytest_plugins = ["analysis_fixtures"]  # the sweeps shared by the plot and report tests
+
 ADMIN_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -27,13 +27,21 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import analysis_commands, db_commands, demo_command, query_commands, trial_commands
+    from . import (
+        analysis_commands,
+        db_commands,
+        demo_command,
+        plot_commands,
+        query_commands,
+        trial_commands,
+    )
 
     query_commands.register(app)
     app.command()(trial_commands.trials)
     analysis_commands.register(app)
     app.command()(demo_command.demo)
     app.add_typer(db_commands.app, name="db")
+    app.add_typer(plot_commands.app, name="plot")
 
 
 _register()
