@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, exists, func, or_, select
+from sqlalchemy import Connection, Label, Select, and_, exists, func, or_, select
 
 from .errors import NotFoundError
-from .models import HyperparameterKind, ValueKind
+from .models import HyperparameterKind
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
 from .values import decode_hyperparameter, decode_metric, encode_hyperparameter
 from .values import hyperparameter_sort_key as _hp_sort_key
@@ -133,36 +133,39 @@ def best_by(
 ) -> list[GroupBest]:
     """Per distinct value of ``hyperparameter``: the best finite ``metric`` over every epoch of
     every run in the group (``over="last"``: over the final epoch of each run), and the
-    (lowest) run id and epoch reaching it."""
-    rows = metric_rows(metric, over, experiment_id).subquery()
-    order = rows.c.value.desc() if mode == "max" else rows.c.value.asc()
-    ranked = (
-        select(
-            h.c.kind,
-            h.c.text_value,
-            rows.c.run_id,
-            rows.c.epoch,
-            rows.c.value,
-            func.row_number()
-            .over(
-                partition_by=(h.c.kind, h.c.text_value),
-                order_by=(order, rows.c.run_id, rows.c.epoch),
-            )
-            .label("rank"),
+    (lowest) run id and epoch reaching it.
+
+    Set-based and index-driven: each run's own best is one seek in the (run_id, name, value)
+    index (see ``run_value``), then one window over the runs picks each group's winner."""
+    check_over(over)
+    per_run = select(
+        h.c.kind, h.c.text_value, h.c.run_id, run_value(metric, mode, over, h.c.run_id)
+    ).where(h.c.name == hyperparameter)
+    if experiment_id is not None:
+        per_run = per_run.join(r, r.c.id == h.c.run_id).where(r.c.experiment_id == experiment_id)
+    per_run = per_run.subquery()
+    ranked = select(
+        per_run,
+        func.row_number()
+        .over(
+            partition_by=(per_run.c.kind, per_run.c.text_value),
+            order_by=(_ordered(per_run.c.value, mode), per_run.c.run_id),
         )
-        .join_from(rows, h, and_(h.c.run_id == rows.c.run_id, h.c.name == hyperparameter))
-        .where(rows.c.value_kind == ValueKind.FINITE)
-    )
+        .label("rank"),
+    ).subquery()
+    winners = select(
+        ranked.c.kind,
+        ranked.c.text_value,
+        ranked.c.run_id,
+        ranked.c.value,
+        run_epoch(metric, over, ranked.c.run_id, ranked.c.value),
+    ).where(ranked.c.rank == 1, ranked.c.value.is_not(None))
+    best = {(row.kind, row.text_value): row for row in conn.execute(winners)}
     sizes = select(
         h.c.kind, h.c.num_value, h.c.text_value, func.count().label("runs")
     ).where(h.c.name == hyperparameter)
     if experiment_id is not None:
         sizes = sizes.join(r, r.c.id == h.c.run_id).where(r.c.experiment_id == experiment_id)
-    ranked = ranked.subquery()
-    best = {
-        (row.kind, row.text_value): row
-        for row in conn.execute(select(ranked).where(ranked.c.rank == 1))
-    }
     groups = conn.execute(sizes.group_by(h.c.kind, h.c.num_value, h.c.text_value)).all()
     groups.sort(key=lambda g: _hp_sort_key(g.kind, g.num_value, g.text_value))
     result = []
@@ -189,30 +192,69 @@ def top_runs(
     over: str = "best",
 ) -> list[RankedRun]:
     """The ``k`` runs with the best finite ``metric`` at any epoch (``over="last"``: at their
-    final epoch), best first."""
-    rows = metric_rows(metric, over, experiment_id).subquery()
-    order = rows.c.value.desc() if mode == "max" else rows.c.value.asc()
-    ranked = (
-        select(
-            rows.c.run_id,
-            rows.c.epoch,
-            rows.c.value,
-            func.row_number()
-            .over(partition_by=rows.c.run_id, order_by=(order, rows.c.epoch))
-            .label("rank"),
-        )
-        .where(rows.c.value_kind == ValueKind.FINITE)
+    final epoch), best first (ties: lowest run id)."""
+    check_over(over)
+    per_run = select(r.c.id.label("run_id"), run_value(metric, mode, over, r.c.id))
+    if experiment_id is not None:
+        per_run = per_run.where(r.c.experiment_id == experiment_id)
+    per_run = per_run.subquery()
+    # NULL (no finite value) sorts last and is dropped below: a WHERE on the value would make
+    # PostgreSQL evaluate the per-run seek twice.
+    best = (
+        select(per_run)
+        .order_by(_ordered(per_run.c.value, mode), per_run.c.run_id)
+        .limit(k)
         .subquery()
     )
-    final_order = ranked.c.value.desc() if mode == "max" else ranked.c.value.asc()
-    top = conn.execute(
-        select(ranked.c.run_id, ranked.c.epoch, ranked.c.value)
-        .where(ranked.c.rank == 1)
-        .order_by(final_order, ranked.c.run_id)
-        .limit(k)
-    ).all()
+    top = [
+        row
+        for row in conn.execute(
+            select(best, run_epoch(metric, over, best.c.run_id, best.c.value)).order_by(
+                _ordered(best.c.value, mode), best.c.run_id
+            )
+        )
+        if row.value is not None
+    ]
     infos = {info.id: info for info in runs(conn, run_ids=[row.run_id for row in top])}
     return [RankedRun(infos[row.run_id], row.value, row.epoch) for row in top]
+
+
+def run_value(metric: str, mode: str, over: str, run_id) -> Label:
+    """Column ``value``: the run's best finite ``metric`` (``over="last"``: its value at its
+    final epoch, NULL when that is NaN or +/-inf). Non-finite values are NULL in ``value``, so
+    MAX/MIN skip them, and with the (run_id, name, value) index each is one index seek
+    (SQLite's min/max optimisation, PostgreSQL's backward index-only scan)."""
+    own = m.alias("run_values")
+    mine = (own.c.run_id == run_id, own.c.name == metric)
+    if over == "best":
+        pick = func.max(own.c.value) if mode == "max" else func.min(own.c.value)
+        return select(pick).where(*mine).scalar_subquery().label("value")
+    # The value at the run's last epoch: two primary-key seeks (ORDER BY epoch DESC LIMIT 1
+    # makes SQLite scan the run's rows through the value index instead).
+    final = m.alias("final_epochs")
+    last_epoch = (
+        select(func.max(final.c.epoch))
+        .where(final.c.run_id == run_id, final.c.name == metric)
+        .correlate_except(final)  # run_id belongs to the query two levels up
+    )
+    last = select(own.c.value).where(*mine, own.c.epoch == last_epoch.scalar_subquery())
+    return last.scalar_subquery().label("value")
+
+
+def run_epoch(metric: str, over: str, run_id, value) -> Label:
+    """Column ``epoch``: the first epoch at which the run reached ``value`` (``over="last"``:
+    its final epoch holding ``metric``)."""
+    own = m.alias("run_epochs")
+    mine = (own.c.run_id == run_id, own.c.name == metric)
+    if over == "best":
+        stmt = select(func.min(own.c.epoch)).where(*mine, own.c.value == value)
+    else:
+        stmt = select(func.max(own.c.epoch)).where(*mine)
+    return stmt.scalar_subquery().label("epoch")
+
+
+def _ordered(column, mode: str):
+    return (column.desc() if mode == "max" else column.asc()).nulls_last()
 
 
 # -- helpers ----------------------------------------------------------------------------------
