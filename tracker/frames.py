@@ -64,9 +64,10 @@ def runs_frame(
     (column -> name), ``metrics`` and ``directions``.
     """
     pd = pandas()
-    base = pd.DataFrame(
+    base = _frame(
+        pd,
         conn.execute(_runs_select(experiment_id)).all(),
-        columns=[c for c in RUN_COLUMNS if c not in ("duration_s", "last_epoch")],
+        [c for c in RUN_COLUMNS if c not in ("duration_s", "last_epoch")],
     )
     for column in ("started_at", "ended_at"):
         base[column] = pd.to_datetime(base[column], utc=True)
@@ -138,11 +139,19 @@ def _metric_summary(pd, conn: Connection, run_ids: Select | None) -> pd.DataFram
         ),
     )
     columns = ["run_id", "metric", "high", "low", "last_epoch", "last_value", "last_kind"]
-    summary = pd.DataFrame(conn.execute(stmt).all(), columns=columns)
+    summary = _frame(pd, conn.execute(stmt).all(), columns)
     for column in ("high", "low", "last_value"):
         summary[column] = summary[column].astype("float64")
     summary["last"] = decode_values(summary["last_value"].to_numpy(), summary["last_kind"])
     return summary
+
+
+def _frame(pd, rows: list, columns: list[str]) -> pd.DataFrame:
+    """A DataFrame from result rows, built column by column: several times faster than
+    ``pd.DataFrame(rows)`` on tens of thousands of rows (benchmarks/RESULTS.md)."""
+    if not rows:
+        return pd.DataFrame({column: [] for column in columns})
+    return pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))
 
 
 def _directions(
