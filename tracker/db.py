@@ -123,8 +123,10 @@ def _create_engine(url: URL) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
+        # At most two connections per process (the epoch writer and the per-batch writer), so
+        # that 32 training workers need at most 64 of the server's connections.
         pool_size=2,
-        max_overflow=2,
+        max_overflow=0,
         connect_args={"connect_timeout": 5, "application_name": "sweep-tracker"},
     )
 
