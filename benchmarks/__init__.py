@@ -1,0 +1,1 @@
+"""sweep-tracker benchmarks: ``python -m benchmarks`` (see benchmarks/README.md)."""

@@ -1,0 +1,100 @@
+"""Run the benchmarks: ``python -m benchmarks [--full] [--only NAMES] [--backend NAMES]``.
+
+Small sizes by default (a few minutes); ``--full`` uses the sizes of the goals (4 M rows, 32
+workers, 60 s soak: about an hour on 2 cores). Prints one line per figure as it goes, then a
+Markdown table (``--markdown FILE`` writes it to a file too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from . import (
+    bench_batch,
+    bench_bulk,
+    bench_epoch,
+    bench_memory,
+    bench_queries,
+    bench_startup,
+    bench_workers,
+)
+from .common import Databases, Report
+
+BENCHMARKS = {
+    "epoch": bench_epoch,
+    "batch": bench_batch,
+    "bulk": bench_bulk,
+    "queries": bench_queries,
+    "memory": bench_memory,
+    "workers": bench_workers,
+    "startup": bench_startup,
+}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    try:
+        with open("/proc/meminfo") as info:
+            memory = int(info.readline().split()[1]) / 1024 / 1024
+    except OSError:
+        memory = 0
+    return (f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}, SQLite "
+            f"{sqlite3.sqlite_version}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="the sizes of the goals")
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help=f"comma-separated subset of {','.join(BENCHMARKS)}")
+    parser.add_argument("--backend", default="sqlite,postgresql",
+                        help="sqlite, postgresql or both (PostgreSQL: $TRACKER_BENCH_POSTGRES_URL, "
+                             "default postgresql://postgres@127.0.0.1:5432/test)")
+    parser.add_argument("--markdown", help="also write the results table to this file")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    backends = [b.strip() for b in args.backend.split(",") if b.strip()]
+
+    report = Report()
+    dbs = Databases()
+    try:
+        if "postgresql" in backends and (problem := dbs.postgres_available()):
+            report.note(f"PostgreSQL unreachable, skipped: {problem}")
+            backends.remove("postgresql")
+        print(f"machine: {machine()}", flush=True)
+        started = time.perf_counter()
+        for name in chosen:
+            BENCHMARKS[name].run(report, dbs, backends, args.full)
+    finally:
+        dbs.close()
+    table = report.markdown()
+    size = "full sizes" if args.full else "small sizes (--full for the goals' sizes)"
+    header = f"machine: {machine()}\n{size}, {time.perf_counter() - started:.0f} s\n\n"
+    print("\n" + header + table)
+    if args.markdown:
+        with open(args.markdown, "w") as out:
+            out.write(header + table + "\n")
+    return 1 if any(row.ok is False for row in report.rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Many workers: N processes write their epochs into one PostgreSQL database at once, each
+with its own engine (at most two pooled connections); per-epoch latency over all of them."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import sqlalchemy as sa
+
+from tracker import db
+
+from .common import Databases, Report, percentile, step
+
+METRICS = {"loss": 0.51, "accuracy": 0.83, "val_loss": 0.62, "val_accuracy": 0.79}
+
+
+def _worker(url: str, epochs: int, start_at: float, queue) -> None:
+    from tracker import Repository
+
+    try:
+        repo = Repository(url)
+        name = multiprocessing.current_process().name
+        key = repo.start_run("workers", hyperparameters={"worker": name})
+        while time.time() < start_at:
+            time.sleep(0.001)
+        times = []
+        for epoch in range(epochs):
+            begin = time.perf_counter()
+            repo.log_epoch(key, epoch, METRICS)
+            times.append(time.perf_counter() - begin)
+        repo.finish_run(key)
+        pool = db.get_engine(url).pool
+        queue.put(("ok", times, pool.size() + pool.overflow()))
+    except Exception as exc:
+        queue.put(("error", repr(exc), 0))
+
+
+def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None:
+    if "postgresql" not in backends:
+        return
+    workers, epochs = (32, 100) if full else (8, 30)
+    url = dbs.new("postgresql")
+    database = sa.engine.make_url(url).database
+    with step(f"{workers} writer processes x {epochs} epochs, postgresql"):
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        start_at = time.time() + 8  # every process connected and waiting before the first write
+        processes = [context.Process(target=_worker, args=(url, epochs, start_at, queue))
+                     for _ in range(workers)]
+        for process in processes:
+            process.start()
+        most_connections = 0
+        admin = db.get_engine(url)
+        results = []
+        while len(results) < workers:
+            with admin.connect() as conn:
+                count = conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :d"), {"d": database}
+                ).scalar()
+            most_connections = max(most_connections, count - 1)  # not ours
+            while not queue.empty():
+                results.append(queue.get())
+            time.sleep(0.05)
+        for process in processes:
+            process.join()
+    errors = [r[1] for r in results if r[0] == "error"]
+    times = [t for r in results if r[0] == "ok" for t in r[1]]
+    p50, p99 = percentile(times, 0.5) * 1e3, percentile(times, 0.99) * 1e3 if times else (0, 0)
+    report.add(f"{workers} concurrent writers, p99 per epoch", "postgresql",
+               f"p99 {p99:.1f} ms, p50 {p50:.1f} ms",
+               f"{len(errors)} errors, at most {most_connections} connections",
+               f"{most_connections / workers:.2g} conn/worker",
+               "no error, p99 < 20 ms, <= 2 conn/worker",
+               not errors and p99 < 20 and most_connections <= 2 * workers)
+    for error in errors[:3]:
+        report.note(f"worker error: {error}")
