@@ -4,7 +4,8 @@
 >>> repo = Repository("sqlite:///tracker.db")            # doctest: +SKIP
 >>> repo.best_by("batch_size", "val_accuracy")           # doctest: +SKIP
 
-``TrackingCallback`` and ``track`` import Keras, so they are loaded only when first used.
+``TrackingCallback`` and ``track`` import Keras, so they are loaded only when first used;
+``Repository`` imports SQLAlchemy, so it is too (``tracker --help`` starts without it).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from .records import (
     RunInfo,
     TrialSummary,
 )
-from .repository import Repository
 
 if TYPE_CHECKING:
     from .callback import TrackingCallback
+    from .repository import Repository
     from .tuner import track
 
 __version__ = "0.1.0"
@@ -49,6 +50,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
+    if name == "Repository":
+        from .repository import Repository
+
+        return Repository
     if name == "TrackingCallback":
         from .callback import TrackingCallback
 

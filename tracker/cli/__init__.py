@@ -11,7 +11,6 @@ import sys
 
 import typer
 
-from ..db import mask_text
 from ..errors import TrackerError
 
 app = typer.Typer(
@@ -62,5 +61,7 @@ def main() -> None:
 
 
 def _fail(message: str, code: int = 1) -> None:
+    from ..db import mask_text
+
     print(f"error: {mask_text(message)}", file=sys.stderr)
     raise SystemExit(code)

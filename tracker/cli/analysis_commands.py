@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..repository import Repository
+from .lazy import Repository
 from .options import ExperimentName, Url
 
 Kind = Annotated[

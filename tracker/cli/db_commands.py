@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .. import db, schema
+from .lazy import db, schema
 from .options import Url
 
 app = typer.Typer(

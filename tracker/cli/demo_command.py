@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .. import db
-from ..repository import Repository
+from .lazy import Repository, db
 from .options import Url
 from .output import show
 

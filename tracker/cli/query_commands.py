@@ -6,8 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..repository import Repository
-from ..values import parse_cli_value
+from .lazy import Repository, parse_cli_value
 from .options import Epochs, ExperimentName, Format, Mode, Over, Url
 from .output import show
 

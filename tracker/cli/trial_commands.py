@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..repository import Repository
+from .lazy import Repository
 from .options import Epochs, Format, Mode, Over, Url
 from .output import show
 
