@@ -38,9 +38,9 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None:
-    calls = 100_000
-    soak_s = 60 if full else 5
+def run(report: Report, dbs: Databases, backends: list[str], size: str) -> None:
+    calls = {"smoke": 2_000}.get(size, 100_000)
+    soak_s = {"full": 60, "small": 5, "smoke": 1}[size]
     for backend in backends:
         url = dbs.new(backend)
         with step(f"per-batch hook, {backend}: {calls:,} calls"):

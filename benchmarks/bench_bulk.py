@@ -17,8 +17,9 @@ def _rows(n: int) -> list[tuple[int, str, float]]:
     return [(i // 4, NAMES[i % 4], 0.5 + (i % 1000) * 1e-4) for i in range(n)]
 
 
-def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None:
-    n, rounds = (1_000_000, 3) if full else (100_000, 3)
+def run(report: Report, dbs: Databases, backends: list[str], size: str) -> None:
+    n = {"full": 1_000_000, "small": 100_000, "smoke": 2_000}[size]
+    rounds = 3
     data = _rows(n)
     for backend in backends:
         _one_backend(report, dbs.new(backend), backend, data, rounds)

@@ -117,19 +117,19 @@ def optuna_writer(url: str):
     return lambda epoch: trial.report(METRICS["val_accuracy"], epoch)
 
 
-def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None:
-    per_round, rounds = (500, 5) if full else (150, 3)
+def run(report: Report, dbs: Databases, backends: list[str], size: str) -> None:
+    per_round, rounds = {"full": (500, 5), "small": (150, 3), "smoke": (10, 1)}[size]
     for backend in backends:
         with step(f"per-epoch writes, {backend}: {rounds} rounds x {per_round} epochs"):
             contenders = {"ours": ours(dbs.new(backend)), "raw": raw(dbs.new(backend))}
-            if installed("mlflow"):
+            if installed("mlflow") and size != "smoke":
                 url = dbs.new(backend, migrate=False)
                 if backend == "postgresql":
                     url = url.replace("postgresql://", "postgresql+psycopg2://")
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     contenders["mlflow"] = mlflow_writer(url)
-            if installed("optuna"):
+            if installed("optuna") and size != "smoke":
                 url = dbs.new(backend, migrate=False)
                 if backend == "postgresql":
                     url = url.replace("postgresql://", "postgresql+psycopg2://")
@@ -158,6 +158,6 @@ def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None
                            f"{other} {ms(p50[other])}", f"{speedup:.1f}x faster",
                            ">= 10x faster" if other == "mlflow" else "",
                            speedup >= 10 if other == "mlflow" else None)
-            else:
+            elif size != "smoke":
                 report.note(f"{other} not installed: per-epoch comparison skipped "
                             "(pip install -e '.[bench]')")

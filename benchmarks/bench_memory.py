@@ -14,7 +14,7 @@ from .common import Databases, Report, installed, step
 from .workload import Sweep
 
 PROBE = r"""
-import json, resource, sys, time
+import json, sys, time
 from tracker import Repository
 kind, url = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
@@ -30,7 +30,9 @@ else:
         if exc.code:
             raise
     rows = None
-print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the (forked) parent.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"peak_mb": peak / 1024,
                   "rows": rows, "seconds": time.perf_counter() - start}))
 """
 
@@ -44,12 +46,16 @@ def _probe(kind: str, url: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None:
+def run(report: Report, dbs: Databases, backends: list[str], size: str) -> None:
     if not installed("pandas"):
         report.note("pandas not installed: memory benchmarks skipped (the analysis extra)")
         return
-    small, large = (Sweep(2_500, 100), Sweep(10_000, 100)) if full else (Sweep(250, 30),
-                                                                        Sweep(1_000, 30))
+    small, large = {
+        "full": (Sweep(2_500, 100), Sweep(10_000, 100)),
+        "small": (Sweep(250, 30), Sweep(1_000, 30)),
+        "smoke": (Sweep(5, 3), Sweep(10, 3)),
+    }[size]
+    full = size == "full"
     for backend in backends:
         measured = {}
         for sweep in (small, large):

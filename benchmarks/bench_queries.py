@@ -60,13 +60,17 @@ def _hand(url: str, statements) -> None:
         raw.close()
 
 
-def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None:
-    scale = Sweep(10_000, 100) if full else Sweep(1_000, 30)
-    versus = Sweep(2_000, 30) if full else Sweep(200, 30)
-    rounds = 5
+def run(report: Report, dbs: Databases, backends: list[str], size: str) -> None:
+    scale, versus = {
+        "full": (Sweep(10_000, 100), Sweep(2_000, 30)),
+        "small": (Sweep(1_000, 30), Sweep(200, 30)),
+        "smoke": (Sweep(20, 5), None),
+    }[size]
+    rounds = 1 if size == "smoke" else 5
     for backend in backends:
         _at_scale(report, dbs.new(backend), backend, scale, rounds)
-        _versus(report, dbs, backend, versus, rounds)
+        if versus is not None:
+            _versus(report, dbs, backend, versus, rounds)
 
 
 def _at_scale(report: Report, url: str, backend: str, scale: Sweep, rounds: int) -> None:

@@ -13,7 +13,7 @@ from tracker import Repository
 from .common import Databases, Report, interleaved, ms, step
 
 
-def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None:
+def run(report: Report, dbs: Databases, backends: list[str], size: str) -> None:
     url = dbs.new("sqlite")
     repo = Repository(url)
     for i, batch_size in enumerate((16, 32, 64, 16, 32, 64)):
@@ -32,8 +32,9 @@ def run(report: Report, dbs: Databases, backends: list[str], full: bool) -> None
         "tracker --help": call(tracker, "--help"),
         "tracker best": call(tracker, "best", "-g", "batch_size", "-m", "val_accuracy"),
     }
-    with step("start-up: 7 interleaved rounds"):
-        seconds = interleaved(commands, 7)
+    rounds = 1 if size == "smoke" else 7
+    with step(f"start-up: {rounds} interleaved rounds"):
+        seconds = interleaved(commands, rounds)
     heavy = subprocess.run(
         [sys.executable, "-c", "import sys; from tracker.cli import app; "
          "from tracker import Repository; "

@@ -157,13 +157,15 @@ def interleaved(
     contenders: dict[str, Callable[[], float | None]], rounds: int
 ) -> dict[str, float]:
     """Run every contender once per round, in turn, and return each one's median over the
-    rounds. A contender returns its own figure (e.g. a p50 in ms), or None to be timed."""
+    rounds. A contender returns its own figure as a float (e.g. a p50), or anything else to
+    be timed as a whole."""
     results: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, run in contenders.items():
             start = time.perf_counter()
             figure = run()
-            results[name].append(time.perf_counter() - start if figure is None else figure)
+            elapsed = time.perf_counter() - start
+            results[name].append(figure if isinstance(figure, float) else elapsed)
     return {name: statistics.median(values) for name, values in results.items()}
 
 

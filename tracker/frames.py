@@ -206,10 +206,9 @@ def _hyperparameter_columns(
         stmt = stmt.where(h.c.run_id.in_(run_ids))
     values: dict[str, dict[int, Any]] = {}
     kinds: dict[str, set[str]] = {}
-    for row in conn.execute(stmt):
-        value = decode_hyperparameter(row.kind, row.num_value, row.text_value)
-        values.setdefault(row.name, {})[row.run_id] = value
-        kinds.setdefault(row.name, set()).add(row.kind)
+    for run_id, name, kind, num_value, text_value in conn.execute(stmt).all():
+        values.setdefault(name, {})[run_id] = decode_hyperparameter(kind, num_value, text_value)
+        kinds.setdefault(name, set()).add(kind)
     columns = {}
     for name in sorted(values):
         column = HYPERPARAMETER_PREFIX + name if name in taken else name
