@@ -256,3 +256,27 @@ def test_track_refuses_what_it_cannot_track(empty_url, tmp_path):
         track(object(), empty_url)
     with pytest.raises(SchemaError, match="tracker db upgrade"):
         track(Quadratic(max_trials=3, directory=tmp_path, project_name="unmigrated"), empty_url)
+
+
+def test_importing_the_tuner_folder_gives_the_same_trials(tracked, tmp_path, request):
+    if tracked.backend == "sqlite":
+        empty = f"sqlite:///{tmp_path / 'imported.db'}"
+    else:
+        empty = request.getfixturevalue("postgres").create()
+    schema.upgrade(empty)
+    tracked_repo, imported_repo = Repository(tracked.url), Repository(empty)
+    for experiment, folder in tracked.dirs.items():
+        out = run_cli("import", "keras-tuner", str(folder), "--url", empty)
+        assert out.code == 0 and out.err == "", out.err
+
+        def trials(repo, experiment=experiment):
+            return {
+                t.trial_id: (t.hyperparameters, t.status, t.score, t.mean)
+                for t in repo.trials(experiment)
+            }
+
+        assert trials(imported_repo) == trials(tracked_repo)
+        assert [(e.objective, e.direction) for e in imported_repo.experiments()
+                if e.name == experiment] == [(e.objective, e.direction)
+                                             for e in tracked_repo.experiments()
+                                             if e.name == experiment]

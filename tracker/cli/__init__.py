@@ -30,6 +30,7 @@ def _register() -> None:
         analysis_commands,
         db_commands,
         demo_command,
+        import_commands,
         plot_commands,
         query_commands,
         trial_commands,
@@ -41,6 +42,7 @@ def _register() -> None:
     app.command()(demo_command.demo)
     app.add_typer(db_commands.app, name="db")
     app.add_typer(plot_commands.app, name="plot")
+    app.add_typer(import_commands.app, name="import")
 
 
 _register()

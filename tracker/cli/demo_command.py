@@ -10,23 +10,43 @@ from .output import show
 
 
 def demo(url: Url = None) -> None:
-    """Run a small real sweep on generated data into the database (default: the SQLite
-    file tracker.db here) and print the best val_accuracy per batch size. Takes seconds.
+    """Run a small real keras-tuner search, tracked, and print its summary.
+
+    The search runs on generated data (no downloads) into the database (default: the
+    SQLite file tracker.db here); then its trials and the best val_accuracy per batch size
+    are printed. Takes seconds.
 
     Example: tracker demo
     """
     from ..demo import run_demo
 
-    typer.echo(f"Recording a demo sweep into {db.mask_url(db.resolve_url(url))} ...")
+    typer.echo(f"Recording a demo keras-tuner search into {db.mask_url(db.resolve_url(url))} ...")
     experiment = run_demo(url, progress=typer.echo)
     repo = Repository(url)
-    for name in ("batch_size", "learning_rate"):
-        rows = [
-            {name: g.group, "best val_accuracy": g.value, "run": g.run_id, "epoch": g.epoch,
-             "runs": g.runs}
-            for g in repo.best_by(name, "val_accuracy", experiment=experiment)
-        ]
-        show(rows, title=f"Best val_accuracy per {name} (experiment {experiment!r})")
+    trials = repo.trials(experiment)
+    show(
+        [
+            {
+                "trial": t.trial_id,
+                "attempt": t.attempt,
+                "status": t.status,
+                "score": t.score,
+                "mean val_accuracy": t.mean,
+                "std": t.std,
+                **t.hyperparameters,
+            }
+            for t in trials
+        ],
+        title=f"Trials of {experiment!r}: mean and std over executions of the best val_accuracy",
+    )
+    rows = [
+        {"batch_size": g.group, "best val_accuracy": g.value, "run": g.run_id, "epoch": g.epoch,
+         "runs": g.runs}
+        for g in repo.best_by("batch_size", "val_accuracy", experiment=experiment)
+    ]
+    show(rows, title=f"Best val_accuracy per batch_size (experiment {experiment!r})")
     typer.echo(
-        f"Next: tracker runs -e {experiment}   |   tracker top -m val_accuracy -e {experiment}"
+        f"Next: tracker trials -e {experiment}   |   "
+        f"tracker best -g learning_rate -m val_accuracy -e {experiment}   |   "
+        f"tracker runs -e {experiment}"
     )

@@ -112,6 +112,7 @@ def best(
     fmt: Format = "table",
 ) -> None:
     """Best value of a metric for each value of a hyperparameter, and the run reaching it.
+
     With --over last, each run counts with its final epoch instead of its best one.
 
     Example: tracker best --group-by batch_size --metric val_accuracy -e mnist --over last

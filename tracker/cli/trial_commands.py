@@ -27,9 +27,11 @@ def trials(
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
-    """Each keras-tuner trial with keras-tuner's status and score, and the mean and standard
-    deviation over its executions of each execution's best (or, with --over last, final)
-    value of the metric.
+    """keras-tuner trials: status, score, and mean and std over executions.
+
+    For each trial (its latest attempt), keras-tuner's status and score, and the mean and
+    sample standard deviation over its executions of each execution's best (or, with
+    --over last, final) value of the metric.
 
     Example: tracker trials -e mnist --metric val_accuracy
     """

@@ -1,0 +1,13 @@
+"""``tracker import``: runs recorded by other tools, one command per source."""
+
+from __future__ import annotations
+
+import typer
+
+from .keras_tuner_command import keras_tuner
+
+app = typer.Typer(
+    help="Import runs recorded by other tools (see `tracker import COMMAND --help`).",
+    no_args_is_help=True,
+)
+app.command("keras-tuner")(keras_tuner)

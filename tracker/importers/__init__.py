@@ -1,0 +1,1 @@
+"""Importers: runs recorded by other tools, written into the tracking database."""
