@@ -20,6 +20,7 @@ Kind = Annotated[
 
 def register(app: typer.Typer) -> None:
     app.command(name="export")(export)
+    app.command(name="report")(report)
 
 
 def export(
