@@ -99,7 +99,7 @@ def test_report_opens_in_chromium_without_errors(sweep_url, tmp_path, experiment
     from matplotlib import image
 
     pixels = image.imread(shot)[..., :3]
-    assert (pixels < 0.9).any(axis=2).mean() > 0.05
+    assert (pixels < 0.9).any(axis=2).mean() > 0.02  # a page with content, not a blank one
 
 
 def test_report_numbers_are_the_queries(sweep_url):
