@@ -132,7 +132,9 @@ def _legend(figure, count: int, metric: str, direction: str) -> None:
     better = "highest" if direction == "max" else "lowest"
     handles = [
         Line2D([], [], linestyle="", marker="o", markersize=9, markerfacecolor=BEST_COLOR,
-               markeredgecolor="black", label=f"the {count} best runs ({better} {metric})"),
+               markeredgecolor="black",
+               label=f"the {f'{count} best runs' if count > 1 else 'best run'} "
+                     f"({better} {metric})"),
         Line2D([], [], linestyle="", marker="o", markersize=6, markerfacecolor=RUN_COLOR,
                markeredgecolor="none", alpha=0.6, label="other runs"),
     ]
