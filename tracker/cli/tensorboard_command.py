@@ -7,9 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import db
 from ..errors import TrackerError
-from ..repository import Repository
+from .lazy import Repository, db
 from .options import Url
 
 
