@@ -101,6 +101,9 @@ def test_importing_again_updates_the_same_runs(url, damaged):
     assert after.keys() == before.keys()
     [run] = [r for r in after.values() if r.trial_id == "3"]
     assert (run.status, run.score, run.error) == ("completed", 0.6, None)
+    # Imported again under another name: the same runs move there.
+    assert import_keras_tuner(damaged, url, experiment="renamed").imported == 4
+    assert {r.key for r in repo.runs("renamed")} == after.keys() and repo.runs("mnist") == []
 
 
 def test_epochs_of_a_resumed_hyperband_trial_and_the_oracle_order(url, tmp_path):

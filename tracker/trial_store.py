@@ -121,8 +121,10 @@ class TrialStore:
         def work(conn: Connection) -> None:
             experiment_id = writes.ensure_experiment(conn, experiment, objective, direction)
             run_id = writes.insert_run(conn, key=key, experiment_id=experiment_id, **fields)
-            conn.execute(
-                update(writes.runs).where(writes.runs.c.id == run_id).values(**fields, **final)
+            conn.execute(  # in place, moved to ``experiment`` if it was recorded elsewhere
+                update(writes.runs)
+                .where(writes.runs.c.id == run_id)
+                .values(experiment_id=experiment_id, **fields, **final)
             )
             writes.upsert_hyperparameters(conn, run_id, hp_rows)
             writes.upsert_metrics(conn, [dict(row, run_id=run_id) for row in metric_rows])
