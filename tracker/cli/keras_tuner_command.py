@@ -13,8 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import db
 from ..errors import TrackerError
+from .lazy import db
 from .options import Url
 
 PROGRESS_FROM = 20  # items: below this an import is quick and a progress bar only flickers
