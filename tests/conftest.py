@@ -37,7 +37,10 @@ class PostgresServer:
     """Creates uniquely named databases on the server and drops them all at the end."""
 
     def __init__(self, admin_url: str) -> None:
-        self.admin = sa.create_engine(db.resolve_url(admin_url), isolation_level="AUTOCOMMIT")
+        self.admin_url = admin_url
+        self.admin = sa.create_engine(
+            db.resolve_url(admin_url), isolation_level="AUTOCOMMIT", pool_pre_ping=True
+        )
         self.created: list[str] = []
         self.error: str | None = None
         try:
@@ -55,7 +58,8 @@ class PostgresServer:
             with raw.cursor() as cursor:
                 cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         self.created.append(name)
-        return db.resolve_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        url = db.resolve_url(self.admin_url).set(database=name)
+        return url.render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
         from psycopg2 import sql
@@ -71,6 +75,14 @@ class PostgresServer:
                         )
                     )
         self.admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def journal_dir(tmp_path, monkeypatch) -> str:
+    """Each test journals into its own folder (never the user's ~/.local/share)."""
+    path = str(tmp_path / "journal")
+    monkeypatch.setenv("TRACKER_JOURNAL_DIR", path)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -142,6 +154,26 @@ def new_database(backend, request, tmp_path) -> Callable[[], str]:
         return request.getfixturevalue("postgres").create()
 
     return make
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator:
+    """A throwaway PostgreSQL server of our own that tests may stop and start (never the
+    shared one). Skipped when the PostgreSQL server binaries are missing, except under CI."""
+    from pg_cluster import Cluster, find_bin
+
+    bin_dir = find_bin()
+    if bin_dir is None:
+        message = "PostgreSQL server binaries (initdb, pg_ctl) not found"
+        if _ci():
+            pytest.fail(f"{message} (CI=true: outage tests must run)", pytrace=False)
+        pytest.skip(message)
+    cluster = Cluster(bin_dir)
+    cluster.start()
+    cluster.databases = PostgresServer(cluster.url)
+    yield cluster
+    cluster.databases.drop_all()
+    cluster.remove()
 
 
 def _empty_tables(url: str) -> None:

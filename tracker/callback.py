@@ -1,16 +1,19 @@
 """``TrackingCallback``: records one run per ``model.fit`` into the tracking database.
 
-Thin by design: it learns what it can about the run, turns Keras' hooks into repository
-writes, and hands them to an ``Outbox`` so that a database problem never stops training.
-It holds configuration only, so keras-tuner can deep-copy it and it can be pickled.
+Thin by design: it learns what it can about the run and turns Keras' hooks into calls of a
+``RunRecorder``, which journals them and writes them in the background, so that a database
+problem never stops or slows training. It holds configuration only, so keras-tuner can
+deep-copy it and it can be pickled.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
+import os
 import sys
 import traceback
-import uuid
+import warnings
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -18,15 +21,36 @@ from typing import Any
 import keras
 
 from .batches import BatchRecorder
-from .db import resolve_url
-from .errors import SchemaError
-from .outbox import Op, Outbox
-from .repository import Repository
+from .db import mask_text, mask_url, resolve_url
+from .errors import SchemaError, TrackingWarning
+from .recorder import RunRecorder, check_label
 
 _ON_ERROR = ("warn", "raise")
 # Raised through the training step when a dataset of unknown length runs out: not a failure.
 _END_OF_DATA = ("StopIteration", "OutOfRangeError")
+# How long the end of ``fit`` waits for the database to take the last records (when it is
+# answering; a failing database is not waited for: the journal keeps them).
+TRAIN_END_WAIT_S = 10.0
 _open_callbacks: weakref.WeakSet[TrackingCallback] = weakref.WeakSet()
+
+
+def _never_raises(hook):
+    """In ``warn`` mode a bug or surprise in tracking becomes a warning, never an exception in
+    the training loop. A database that was never migrated still stops training (see below)."""
+
+    @functools.wraps(hook)
+    def guarded(self, *args, **kwargs):
+        try:
+            return hook(self, *args, **kwargs)
+        except SchemaError:
+            raise
+        except Exception as exc:
+            if self.on_error == "raise":
+                raise
+            message = mask_text(f"tracking failed in {hook.__name__}, training goes on: {exc!r}")
+            warnings.warn(message, TrackingWarning, stacklevel=2)
+
+    return guarded
 
 
 class TrackingCallback(keras.callbacks.Callback):
@@ -37,10 +61,13 @@ class TrackingCallback(keras.callbacks.Callback):
     Keras knows it. Given values win. The run ends ``completed``, or ``failed`` with the error
     when the training step raised.
 
-    By default (``on_error="warn"``) a database error never interrupts training: one warning
-    is shown and the records are written when the database answers again. ``on_error="raise"``
-    lets errors through. A database that was never migrated raises ``SchemaError`` when
-    training starts, whatever ``on_error`` says: nothing would ever be recorded.
+    By default (``on_error="warn"``) a database error never interrupts or slows training:
+    records are written by a background thread; when the database fails, one warning is shown
+    and they wait in a journal on disk (``journal_dir``, else ``$TRACKER_JOURNAL_DIR``, else
+    ``~/.local/share/sweep-tracker/journal``) until it answers again, or until ``tracker sync``
+    if the process ends first. ``on_error="raise"`` writes synchronously and lets errors through.
+    A database that was never migrated raises ``SchemaError`` when training starts, whatever
+    ``on_error`` says: nothing would ever be recorded.
 
     ``log_every_n_batches=N`` also records the metrics of every N-th training batch (table
     ``batch_metrics``, read with ``Repository.batch_history``). The training loop only appends
@@ -61,6 +88,7 @@ class TrackingCallback(keras.callbacks.Callback):
         run_name: str | None = None,
         on_error: str = "warn",
         log_every_n_batches: int | None = None,
+        journal_dir: str | os.PathLike | None = None,
     ) -> None:
         super().__init__()
         if on_error not in _ON_ERROR:
@@ -74,14 +102,14 @@ class TrackingCallback(keras.callbacks.Callback):
                 f"log_every_n_batches must be a positive int or None, not {log_every_n_batches!r}"
             )
         # Resolve now: a bad URL fails at construction, and the environment is read once.
-        self.url = resolve_url(url).render_as_string(hide_password=False)
-        self.experiment = experiment
+        self._url = resolve_url(url)
+        self.experiment = check_label(experiment, "experiment name")
         self.hyperparameters = dict(hyperparameters or {})
-        self.run_name = run_name
+        self.run_name = check_label(run_name, "run name")
         self.on_error = on_error
+        self.journal_dir = journal_dir
         self.run_key: str | None = None
-        self._repository: Repository | None = None
-        self._outbox = Outbox(self._get_repository, raise_errors=on_error == "raise")
+        self._recorder = RunRecorder(self._url, journal_dir=journal_dir, on_error=on_error)
         self._guarded: _FailureGuard | None = None
         self.log_every_n_batches = log_every_n_batches
         self._batches: BatchRecorder | None = None
@@ -95,12 +123,13 @@ class TrackingCallback(keras.callbacks.Callback):
 
     def _config(self) -> dict[str, Any]:
         return {
-            "url": self.url,
+            "url": self._url.render_as_string(hide_password=False),
             "experiment": self.experiment,
             "hyperparameters": self.hyperparameters,
             "run_name": self.run_name,
             "on_error": self.on_error,
             "log_every_n_batches": self.log_every_n_batches,
+            "journal_dir": self.journal_dir,
         }
 
     def __getstate__(self) -> dict[str, Any]:
@@ -116,44 +145,41 @@ class TrackingCallback(keras.callbacks.Callback):
         return clone
 
     def __repr__(self) -> str:
-        return (
-            f"TrackingCallback({self._get_repository().url!r}, experiment={self.experiment!r})"
-        )
+        return f"TrackingCallback({self.url!r}, experiment={self.experiment!r})"
 
-    def _get_repository(self) -> Repository:
-        if self._repository is None:
-            self._repository = Repository(self.url)
-        return self._repository
+    @property
+    def url(self) -> str:
+        """The database URL with its password masked."""
+        return mask_url(self._url)
 
     @property
     def pending(self) -> int:
-        """Records not yet in the database (because it did not answer)."""
-        return self._outbox.pending
+        """Records not yet in the database (because it did not answer yet)."""
+        return self._recorder.pending
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) until the database holds every record; True when
+        nothing is pending. Training never needs this: it is for scripts that read the
+        database right after ``fit`` while it was failing."""
+        return self._recorder.flush(timeout)
 
     # -- Keras hooks ------------------------------------------------------------------------
 
+    @_never_raises
     def on_train_begin(self, logs=None) -> None:
         if self.run_key is not None:  # the previous fit never reached on_train_end
             self._finish("failed", "training stopped without reaching the end of fit")
-        self._check_schema()
-        self.run_key = str(uuid.uuid4())
+        # Refuse to train into a database that was never migrated; an unreachable one is the
+        # journal's business (it keeps the records until the database answers).
+        self._recorder.check_schema()
         hyperparameters = {**self._learn_hyperparameters(), **self.hyperparameters}
-        self._outbox.submit(
-            Op(
-                "start_run",
-                (self.experiment,),
-                {
-                    "hyperparameters": hyperparameters,
-                    "key": self.run_key,
-                    "name": self.run_name,
-                    "source": "callback",
-                },
-            )
+        self.run_key = self._recorder.start_run(
+            self.experiment, hyperparameters=hyperparameters, name=self.run_name, source="callback"
         )
         self._guard_training_step()
         _open_callbacks.add(self)
         if self.log_every_n_batches is not None:
-            self._batches = BatchRecorder(self.url, self.run_key)
+            self._batches = BatchRecorder(self._url.render_as_string(hide_password=False), self.run_key)
             self._step = self._epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
@@ -166,27 +192,18 @@ class TrackingCallback(keras.callbacks.Callback):
         if step % self.log_every_n_batches == 0 and self._batches is not None and logs:
             self._batches.add(step, self._epoch, logs)
 
+    @_never_raises
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         logs = logs or {}
         if self.run_key is not None:
-            self._outbox.submit(Op("log_epoch", (self.run_key, int(epoch), dict(logs))))
+            self._recorder.log_epoch(self.run_key, epoch, logs)
 
+    @_never_raises
     def on_train_end(self, logs=None) -> None:
         self._unguard_training_step()
         self._finish("completed")
 
     # -- internals --------------------------------------------------------------------------
-
-    def _check_schema(self) -> None:
-        """Refuse to train into a database that was never migrated; an unreachable one is
-        the outbox's business (it keeps the records until the database answers)."""
-        try:
-            self._get_repository().engine  # noqa: B018 - checks the schema on first use
-        except SchemaError:
-            raise
-        except Exception:
-            if self.on_error == "raise":
-                raise
 
     def _finish(self, status: str, error: str | None = None) -> None:
         if self.run_key is None:
@@ -196,8 +213,8 @@ class TrackingCallback(keras.callbacks.Callback):
         if self._batches is not None:  # the last buffered points, before the run ends
             batches, self._batches = self._batches, None
             batches.close()
-        self._outbox.submit(Op("finish_run", (key, status), {"error": error}))
-        self._outbox.flush(force=True)
+        self._recorder.finish_run(key, status, error=error)
+        self._recorder.flush(TRAIN_END_WAIT_S, retry_now=False)
 
     def _on_training_error(self, exc: BaseException) -> None:
         if type(exc).__name__ in _END_OF_DATA:

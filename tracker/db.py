@@ -4,17 +4,24 @@
 * One engine per URL and process, shared by every ``Repository`` and callback copy.
 * SQLite: WAL, a busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for writes so that
   concurrent writers queue on the busy timeout instead of failing to upgrade a read lock.
-* PostgreSQL: pre-ping, a small pool, a short connect timeout.
+* PostgreSQL: pre-ping, a small pool, a short connect timeout, TCP keepalives.
+* Two levels of patience: ``PATIENT`` (the default: commands and scripts wait up to 30 s for a
+  lock) and ``FAIL_FAST`` (the training side: a locked or unreachable database is reported
+  within seconds, and the records go to the journal instead).
 * ``transaction()``: the one transaction helper; it retries lock and serialization errors with
   bounded, jittered backoff and turns driver errors into ``DatabaseError`` with masked URLs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import quote, quote_plus
 
@@ -27,11 +34,32 @@ from .errors import DatabaseError, TrackerError
 
 ENV_URL = "TRACKER_DATABASE_URL"
 DEFAULT_URL = "sqlite:///tracker.db"
-SQLITE_BUSY_TIMEOUT_S = 30.0
-_BUSY_TIMEOUT_PRAGMA = "PRAGMA busy_timeout = 30000"  # keep equal to SQLITE_BUSY_TIMEOUT_S
-RETRY_ATTEMPTS = 6
 
 T = TypeVar("T")
+log = logging.getLogger("tracker")
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long database calls wait before giving up.
+
+    ``lock_timeout``: seconds a statement waits for a lock (the SQLite busy timeout; on
+    PostgreSQL ``lock_timeout``, None for no limit). ``connect_timeout``: seconds to reach a
+    PostgreSQL server. ``attempts``: tries of a transaction that hits a transient error (locked,
+    serialization failure, deadlock, dropped connection), with jittered exponential pauses of at
+    most ``max_backoff`` seconds between them.
+    """
+
+    lock_timeout: float | None
+    connect_timeout: int
+    attempts: int
+    max_backoff: float
+
+
+PATIENT = Patience(lock_timeout=30.0, connect_timeout=5, attempts=6, max_backoff=2.0)
+FAIL_FAST = Patience(lock_timeout=1.0, connect_timeout=3, attempts=3, max_backoff=0.5)
+SQLITE_BUSY_TIMEOUT_S = PATIENT.lock_timeout
+RETRY_ATTEMPTS = PATIENT.attempts
 
 
 def resolve_url(url: str | URL | None = None) -> URL:
@@ -90,20 +118,21 @@ def _mask_inline_urls(text: str) -> str:
 
 # -- engines ----------------------------------------------------------------------------------
 
-_engines: dict[tuple[str, int], Engine] = {}
+_engines: dict[tuple[str, int, Patience], Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def get_engine(url: str | URL | None = None) -> Engine:
-    """The process-wide engine for ``url`` (created on first use, re-created after a fork)."""
+def get_engine(url: str | URL | None = None, patience: Patience = PATIENT) -> Engine:
+    """The process-wide engine for ``url`` and ``patience`` (created on first use, re-created
+    after a fork)."""
     resolved = resolve_url(url)
-    cache_key = (resolved.render_as_string(hide_password=False), os.getpid())
+    cache_key = (resolved.render_as_string(hide_password=False), os.getpid(), patience)
     engine = _engines.get(cache_key)
     if engine is None:
         with _engines_lock:
             engine = _engines.get(cache_key)
             if engine is None:
-                engine = _create_engine(resolved)
+                engine = _create_engine(resolved, patience)
                 _engines[cache_key] = engine
     return engine
 
@@ -111,15 +140,27 @@ def get_engine(url: str | URL | None = None) -> Engine:
 def dispose_engines() -> None:
     """Close every pooled connection of this process (tests, and before dropping a database)."""
     with _engines_lock:
-        for (_, pid), engine in list(_engines.items()):
+        for (_, pid, _patience), engine in list(_engines.items()):
             if pid == os.getpid():
                 engine.dispose()
         _engines.clear()
 
 
-def _create_engine(url: URL) -> Engine:
+def _create_engine(url: URL, patience: Patience) -> Engine:
     if url.get_backend_name() == "sqlite":
-        return _create_sqlite_engine(url)
+        return _create_sqlite_engine(url, patience)
+    connect_args: dict = {
+        "connect_timeout": patience.connect_timeout,
+        "application_name": "sweep-tracker",
+        # Notice a server that vanished without closing the connection within ~25 s.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
+    if patience.lock_timeout is not None:
+        # A server setting passed at connection time by libpq, not SQL.
+        connect_args["options"] = f"-c lock_timeout={int(patience.lock_timeout * 1000)}"
     return create_engine(
         url,
         pool_pre_ping=True,
@@ -127,25 +168,25 @@ def _create_engine(url: URL) -> Engine:
         # that 32 training workers need at most 64 of the server's connections.
         pool_size=2,
         max_overflow=0,
-        connect_args={"connect_timeout": 5, "application_name": "sweep-tracker"},
+        connect_args=connect_args,
     )
 
 
-def _create_sqlite_engine(url: URL) -> Engine:
+def _create_sqlite_engine(url: URL, patience: Patience) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         folder = os.path.dirname(os.path.abspath(url.database))
         if not os.path.isdir(folder):
             raise TrackerError(
                 f"cannot create SQLite database {url.database!r}: there is no folder {folder}"
             )
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    # sqlite3's ``timeout`` is SQLite's busy timeout: how long a statement waits for a lock.
+    engine = create_engine(url, connect_args={"timeout": patience.lock_timeout or 30.0})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(_BUSY_TIMEOUT_PRAGMA)
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -170,7 +211,8 @@ def is_transient(exc: BaseException) -> bool:
     if exc.connection_invalidated:
         return True
     code = getattr(exc.orig, "pgcode", None)
-    if code in ("40001", "40P01"):
+    # serialization_failure, deadlock_detected, lock_not_available (lock_timeout expired)
+    if code in ("40001", "40P01", "55P03"):
         return True
     message = str(exc.orig).lower()
     return "database is locked" in message or "database is busy" in message
@@ -245,28 +287,44 @@ def run_in_transaction(
     work: Callable[[Connection], T],
     *,
     write: bool = True,
-    attempts: int = RETRY_ATTEMPTS,
+    patience: Patience = PATIENT,
     single_statement: bool = False,
 ) -> T:
-    """Run ``work(conn)`` in a transaction, retrying transient errors with jittered backoff."""
+    """Run ``work(conn)`` in a transaction, retrying transient errors (locked, serialization
+    failure, deadlock, dropped connection) up to ``patience.attempts`` times with jittered
+    exponential backoff; then the error leaves as ``DatabaseError``.
+
+    >>> run_in_transaction(get_engine(url), lambda conn: conn.execute(stmt))  # doctest: +SKIP
+    """
     # The first attempt runs without tenacity: building a ``Retrying`` costs more than the
     # whole write on SQLite (benchmarks/RESULTS.md, per-epoch writes).
     try:
         with transaction(engine, write=write, single_statement=single_statement) as conn:
             return work(conn)
     except DatabaseError as exc:
-        if attempts <= 1 or not is_transient(exc.__cause__ or exc):
+        if patience.attempts <= 1 or not is_transient(exc.__cause__ or exc):
             raise
+        log.debug("retrying after a transient database error (attempt 1): %s", exc)
+        time.sleep(random.uniform(0, 0.05))  # jitter, so that colliding writers part ways
     retrying = Retrying(
         retry=retry_if_exception(lambda e: is_transient(e.__cause__ or e)),
-        stop=stop_after_attempt(attempts - 1),
-        wait=wait_random_exponential(multiplier=0.05, max=2.0),
+        stop=stop_after_attempt(patience.attempts - 1),
+        wait=wait_random_exponential(multiplier=0.05, max=patience.max_backoff),
+        before_sleep=_log_retry,
         reraise=True,
     )
     for attempt in retrying:
         with attempt, transaction(engine, write=write, single_statement=single_statement) as conn:
             return work(conn)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _log_retry(state) -> None:
+    log.debug(
+        "retrying after a transient database error (attempt %d): %s",
+        state.attempt_number,
+        state.outcome.exception() if state.outcome else None,
+    )
 
 
 def wrap_error(exc: SQLAlchemyError, url: URL | str) -> DatabaseError:

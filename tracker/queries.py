@@ -3,11 +3,13 @@ records. Each is a fixed number of set-based statements, never one query per run
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Label, Select, and_, exists, func, or_, select
 
+from . import stale
 from .errors import NotFoundError
 from .models import HyperparameterKind
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
@@ -53,23 +55,28 @@ def runs(
     where: Mapping[str, Any] | None = None,
     status: str | Sequence[str] | None = None,
     run_ids: Iterable[int] | None = None,
+    stale_before: dt.datetime | None = None,
 ) -> list[RunInfo]:
-    """Runs in id order, each with its hyperparameters (two statements in all)."""
+    """Runs in id order, each with its hyperparameters (two statements in all). With
+    ``stale_before``, a running run not seen since then has the status ``stale``."""
     stmt = _runs_select()
     if experiment_id is not None:
         stmt = stmt.where(r.c.experiment_id == experiment_id)
     if status is not None:
-        stmt = stmt.where(r.c.status.in_([status] if isinstance(status, str) else list(status)))
+        if stale_before is not None:
+            stmt = stmt.where(stale.status_filter(status, stale_before))
+        else:
+            stmt = stmt.where(r.c.status.in_([status] if isinstance(status, str) else list(status)))
     if run_ids is not None:
         stmt = stmt.where(r.c.id.in_(list(run_ids)))
     for name, wanted in (where or {}).items():
         stmt = stmt.where(_has_hyperparameter(name, wanted))
     rows = conn.execute(stmt.order_by(r.c.id)).all()
     hparams = _hyperparameters_of(conn, stmt.with_only_columns(r.c.id))
-    return [_run_info(row, hparams.get(row.id, {})) for row in rows]
+    return [_run_info(row, hparams.get(row.id, {}), stale_before) for row in rows]
 
 
-def run(conn: Connection, ref: int | str) -> RunInfo:
+def run(conn: Connection, ref: int | str, stale_before: dt.datetime | None = None) -> RunInfo:
     """One run by id or by client key."""
     stmt = _runs_select()
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
@@ -80,7 +87,7 @@ def run(conn: Connection, ref: int | str) -> RunInfo:
     if row is None:
         raise NotFoundError(f"no run {ref!r}")
     hparams = _hyperparameters_of(conn, select(r.c.id).where(r.c.id == row.id))
-    return _run_info(row, hparams.get(row.id, {}))
+    return _run_info(row, hparams.get(row.id, {}), stale_before)
 
 
 def history(conn: Connection, run_id: int, metric: str | None = None) -> list[MetricPoint]:
@@ -190,6 +197,7 @@ def top_runs(
     mode: str,
     experiment_id: int | None,
     over: str = "best",
+    stale_before: dt.datetime | None = None,
 ) -> list[RankedRun]:
     """The ``k`` runs with the best finite ``metric`` at any epoch (``over="last"``: at their
     final epoch), best first (ties: lowest run id)."""
@@ -215,7 +223,8 @@ def top_runs(
         )
         if row.value is not None
     ]
-    infos = {info.id: info for info in runs(conn, run_ids=[row.run_id for row in top])}
+    ids = [row.run_id for row in top]
+    infos = {info.id: info for info in runs(conn, run_ids=ids, stale_before=stale_before)}
     return [RankedRun(infos[row.run_id], row.value, row.epoch) for row in top]
 
 
@@ -264,7 +273,7 @@ def _runs_select() -> Select:
     return select(r, e.c.name.label("experiment_name")).join(e, e.c.id == r.c.experiment_id)
 
 
-def _run_info(row, hyperparameters: dict[str, Any]) -> RunInfo:
+def _run_info(row, hyperparameters: dict[str, Any], stale_before=None) -> RunInfo:
     return RunInfo(
         id=row.id,
         key=row.key,
@@ -272,7 +281,7 @@ def _run_info(row, hyperparameters: dict[str, Any]) -> RunInfo:
         name=row.name,
         trial_id=row.trial_id,
         execution=row.execution,
-        status=row.status,
+        status=stale.derived_status(row.status, row.heartbeat_at, row.started_at, stale_before),
         started_at=row.started_at,
         ended_at=row.ended_at,
         error=row.error,

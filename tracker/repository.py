@@ -6,16 +6,16 @@ It holds only a URL; the engine is the process-wide one from ``tracker.db``, so 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.engine import URL
 
-from . import db, queries, schema, writes
+from . import db, queries, schema, stale, writes
 from .bulk import BulkStore
 from .errors import NotFoundError, TrackingWarning
 from .frame_store import FrameStore
@@ -23,12 +23,13 @@ from .models import RunStatus
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
 from .trial_store import TrialStore
 from .values import (
-    UnsupportedValue,
     check_mode,
     check_name,
     encode_hyperparameter,
     encode_metric,
     infer_direction,
+    plain_hyperparameters,
+    plain_metrics,
 )
 
 T = TypeVar("T")
@@ -46,10 +47,24 @@ class Repository(TrialStore, BulkStore, FrameStore):
     >>> repo.finish_run(key)                                               # doctest: +SKIP
     >>> repo.best_by("batch_size", "val_accuracy")                         # doctest: +SKIP
     [GroupBest(group=32, value=0.81, run_id=1, epoch=0, runs=1)]
+
+    ``fail_fast=True`` gives up on a locked or unreachable database within seconds instead of
+    waiting up to 30 s (the training side uses it, and keeps what failed in its journal).
+    ``stale_after`` (seconds or a timedelta; default ``$TRACKER_STALE_AFTER``, else 300) is how
+    long a running run may go without a heartbeat before reads show it as ``stale``.
     """
 
-    def __init__(self, url: str | URL | None = None) -> None:
+    def __init__(
+        self,
+        url: str | URL | None = None,
+        *,
+        fail_fast: bool = False,
+        stale_after: float | dt.timedelta | None = None,
+    ) -> None:
         self._url = db.resolve_url(url)
+        self._fail_fast = fail_fast
+        self._patience = db.FAIL_FAST if fail_fast else db.PATIENT
+        self._stale_after = stale.stale_after_seconds(stale_after)
         self._checked = False
         self._run_ids: dict[str, int] = {}
         self._engine: Engine | None = None
@@ -68,7 +83,7 @@ class Repository(TrialStore, BulkStore, FrameStore):
         pid = os.getpid()
         if self._engine is None or self._engine_pid != pid:
             # Looked up once per process: resolving the URL each call costs ~50 us an epoch.
-            self._engine, self._engine_pid = db.get_engine(self._url), pid
+            self._engine, self._engine_pid = db.get_engine(self._url, self._patience), pid
         if not self._checked:
             schema.check_schema(self._engine)
             self._checked = True
@@ -78,16 +93,24 @@ class Repository(TrialStore, BulkStore, FrameStore):
         return f"Repository({self.url!r})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self._url.render_as_string(hide_password=False)}
+        return {
+            "url": self._url.render_as_string(hide_password=False),
+            "fail_fast": self._fail_fast,
+            "stale_after": self._stale_after,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"])
+        state = dict(state)
+        self.__init__(state.pop("url"), **state)
 
     def _write(self, work: Callable[[Connection], T]) -> T:
-        return db.run_in_transaction(self.engine, work, write=True)
+        return db.run_in_transaction(self.engine, work, write=True, patience=self._patience)
 
     def _read(self, work: Callable[[Connection], T]) -> T:
-        return db.run_in_transaction(self.engine, work, write=False)
+        return db.run_in_transaction(self.engine, work, write=False, patience=self._patience)
+
+    def _stale_before(self) -> dt.datetime:
+        return stale.cutoff(self._stale_after)
 
     # -- write side -------------------------------------------------------------------------
 
@@ -212,6 +235,23 @@ class Repository(TrialStore, BulkStore, FrameStore):
         }
         self._write(lambda conn: writes.finish_run(conn, self._run_id(conn, key), values))
 
+    def fail_stale_runs(self, *, experiment: str | None = None) -> list[RunInfo]:
+        """Store ``failed`` for every stale run (running, no heartbeat for ``stale_after``)
+        and return them. A run whose process was only cut off from the database and reports
+        again later gets its real end back.
+
+        >>> Repository(stale_after=600).fail_stale_runs()                   # doctest: +SKIP
+        [RunInfo(id=7, ..., status='failed', error='no heartbeat since ...')]
+        """
+        before = self._stale_before()
+
+        def work(conn: Connection) -> list[RunInfo]:
+            experiment_id = self._experiment_id(conn, experiment)
+            ids = stale.fail_stale_runs(conn, before, experiment_id)
+            return queries.runs(conn, run_ids=ids) if ids else []
+
+        return self._write(work)
+
     def _run_id(self, conn: Connection, key: str) -> int:
         run_id = self._run_ids.get(key)
         if run_id is None:
@@ -237,18 +277,25 @@ class Repository(TrialStore, BulkStore, FrameStore):
         """Runs in id order, optionally of one experiment, with a given status, and whose
         hyperparameters match ``where`` (name -> value, or a list of accepted values).
 
+        ``status`` is ``running``, ``completed``, ``failed``, ``invalid`` or ``stale`` (a
+        running run without a heartbeat for ``stale_after``: its process probably died).
+
         >>> repo.runs("mnist", where={"batch_size": [32, 64]}, status="completed")  # doctest: +SKIP
         """
+        before = self._stale_before()
 
         def work(conn: Connection) -> list[RunInfo]:
             experiment_id = self._experiment_id(conn, experiment)
-            return queries.runs(conn, experiment_id, where=where, status=status)
+            return queries.runs(
+                conn, experiment_id, where=where, status=status, stale_before=before
+            )
 
         return self._read(work)
 
     def run(self, ref: int | str) -> RunInfo:
         """One run, by id or by key; ``NotFoundError`` if there is none."""
-        return self._read(lambda conn: queries.run(conn, ref))
+        before = self._stale_before()
+        return self._read(lambda conn: queries.run(conn, ref, before))
 
     def history(self, run: int | str, metric: str | None = None) -> list[MetricPoint]:
         """Every recorded metric value of a run (id or key), by metric name then epoch."""
@@ -302,10 +349,12 @@ class Repository(TrialStore, BulkStore, FrameStore):
             raise ValueError(f"k must be at least 1, not {k}")
         queries.check_over(over)
 
+        before = self._stale_before()
+
         def work(conn: Connection) -> list[RankedRun]:
             experiment_id = self._experiment_id(conn, experiment)
             direction = self._direction(conn, metric, mode, experiment)
-            return queries.top_runs(conn, metric, k, direction, experiment_id, over)
+            return queries.top_runs(conn, metric, k, direction, experiment_id, over, before)
 
         return self._read(work)
 
@@ -334,25 +383,14 @@ class Repository(TrialStore, BulkStore, FrameStore):
 
 
 def _hyperparameter_rows(hyperparameters: Mapping[str, Any]) -> list[tuple]:
-    rows = []
-    for name, value in hyperparameters.items():
-        try:
-            rows.append((check_name(name, "hyperparameter name"), *encode_hyperparameter(value)))
-        except UnsupportedValue as exc:
-            warnings.warn(f"hyperparameter {name!r} not recorded: {exc}", TrackingWarning, 3)
-    return rows
+    plain = plain_hyperparameters(hyperparameters, stacklevel=3)
+    return [(name, *encode_hyperparameter(value)) for name, value in plain.items()]
 
 
 def _metric_rows(metrics: Mapping[str, Any], epoch: int) -> tuple[list[dict], list[str]]:
-    rows, skipped = [], []
-    for name, raw in metrics.items():
-        try:
-            check_name(name, "metric name")
-            value, kind = encode_metric(raw)
-        except UnsupportedValue as exc:
-            message = f"metric {name!r} at epoch {epoch} not recorded: {exc}"
-            warnings.warn(message, TrackingWarning, 3)
-            skipped.append(name)
-            continue
+    plain, skipped = plain_metrics(metrics, epoch, stacklevel=3)
+    rows = []
+    for name, number in plain.items():
+        value, kind = encode_metric(number)
         rows.append({"epoch": int(epoch), "name": name, "value": value, "value_kind": int(kind)})
     return rows, skipped

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import warnings
+from collections.abc import Mapping
 from typing import Any
 
-from .errors import DirectionError
+from .errors import DirectionError, TrackingWarning
 from .models import HyperparameterKind, ValueKind
 
 MAX_NAME_LENGTH = 255
@@ -23,7 +25,7 @@ class UnsupportedValue(ValueError):
 def check_name(name: Any, what: str = "name") -> str:
     """A metric or hyperparameter name as stored, or ``UnsupportedValue`` saying what is wrong."""
     if not isinstance(name, str):
-        raise UnsupportedValue(f"{what} {name!r} is not a string")
+        raise UnsupportedValue(f"{what} {_short(name)} is not a string")
     if not name:
         raise UnsupportedValue(f"empty {what}")
     if len(name) > MAX_NAME_LENGTH:
@@ -31,8 +33,18 @@ def check_name(name: Any, what: str = "name") -> str:
             f"{what} {name[:40]!r}... is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
         )
     if "\x00" in name:
-        raise UnsupportedValue(f"{what} {name!r} contains a NUL character")
+        raise UnsupportedValue(f"{what} {_short(name)} contains a NUL character")
+    _check_encodable(name, what)
     return name
+
+
+def _check_encodable(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsupportedValue(
+            f"{what} {_short(text)} is not valid Unicode (it holds a lone surrogate)"
+        ) from None
 
 
 # -- metric values ----------------------------------------------------------------------------
@@ -41,8 +53,20 @@ def check_name(name: Any, what: str = "name") -> str:
 def encode_metric(value: Any) -> tuple[float | None, int]:
     """``(value, value_kind)`` as stored: finite floats in ``value``; NaN and +/-inf as NULL plus
     their kind. Accepts Python and NumPy numbers and 0-d arrays or tensors."""
+    try:
+        return _encode_metric(value)
+    except UnsupportedValue:
+        raise
+    except Exception as exc:  # whatever a strange object raises on inspection
+        raise UnsupportedValue(f"{_short(value)} is not a number") from exc
+
+
+def _encode_metric(value: Any) -> tuple[float | None, int]:
     if isinstance(value, (str, bytes)) or value is None:
-        raise UnsupportedValue(f"{value!r} is not a number")
+        raise UnsupportedValue(f"{_short(value)} is not a number")
+    shape = getattr(value, "shape", None)
+    if shape is not None and len(tuple(shape)) > 0:
+        raise UnsupportedValue(f"{_short(value)} is not a single number (shape {tuple(shape)})")
     try:
         number = float(value)
     except Exception as exc:  # TypeError, ValueError, or whatever a tensor type raises
@@ -76,6 +100,8 @@ def encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
 
 
 def _encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):
+        value = value.item()  # a 0-d NumPy array: its Python scalar
     if value is None:
         return HyperparameterKind.NONE.value, None, None
     if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
@@ -83,7 +109,9 @@ def _encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
         return HyperparameterKind.BOOL.value, float(flag), "true" if flag else "false"
     if isinstance(value, numbers.Integral):
         number = int(value)
-        return HyperparameterKind.INT.value, float(number), str(number)
+        # An int beyond float range keeps its exact text; only the numeric column stays empty.
+        approx = float(number) if abs(number) < 2**1023 else None
+        return HyperparameterKind.INT.value, approx, str(number)
     if isinstance(value, numbers.Real):
         number = float(value)
         return HyperparameterKind.FLOAT.value, number if math.isfinite(number) else None, repr(
@@ -91,7 +119,8 @@ def _encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
         )
     if isinstance(value, str):
         if "\x00" in value:
-            raise UnsupportedValue(f"{value!r} contains a NUL character")
+            raise UnsupportedValue(f"{_short(value)} contains a NUL character")
+        _check_encodable(value, "text")
         return HyperparameterKind.STR.value, None, value
     if isinstance(value, (list, tuple, dict)):
         try:
@@ -100,6 +129,50 @@ def _encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
             raise UnsupportedValue(f"{_short(value)} cannot be stored as JSON") from exc
         return HyperparameterKind.JSON.value, None, text
     raise UnsupportedValue(f"{_short(value)} of type {type(value).__name__} is not supported")
+
+
+def plain_metrics(
+    metrics: Mapping[Any, Any], epoch: int, *, stacklevel: int = 2
+) -> tuple[dict[str, float], list[Any]]:
+    """``metrics`` as plain floats (NaN and +/-inf included), ready to store or journal, and the
+    names skipped: each skipped name (bad name, or a value that is not one number) gets a
+    ``TrackingWarning`` naming it.
+
+    >>> plain_metrics({"loss": np.float32(0.5), "lr": None}, 0)   # doctest: +SKIP
+    ({'loss': 0.5}, ['lr'])                                        # and one warning about 'lr'
+    """
+    plain: dict[str, float] = {}
+    skipped = []
+    for name, raw in metrics.items():
+        try:
+            check_name(name, "metric name")
+            plain[name] = decode_metric(*encode_metric(raw))
+        except UnsupportedValue as exc:
+            message = f"metric {_short(name)} at epoch {epoch} not recorded: {exc}"
+            warnings.warn(message, TrackingWarning, stacklevel + 1)
+            skipped.append(name)
+    return plain, skipped
+
+
+def plain_hyperparameters(
+    hyperparameters: Mapping[Any, Any], *, stacklevel: int = 2
+) -> dict[str, Any]:
+    """``hyperparameters`` as plain Python values of their stored type (int, float, bool, str,
+    None, lists and dicts), ready to store or journal; what cannot be stored is skipped with a
+    ``TrackingWarning`` naming it.
+
+    >>> plain_hyperparameters({"units": np.int64(32), "act": "relu"})   # doctest: +SKIP
+    {'units': 32, 'act': 'relu'}
+    """
+    plain: dict[str, Any] = {}
+    for name, value in hyperparameters.items():
+        try:
+            check_name(name, "hyperparameter name")
+            plain[name] = decode_hyperparameter(*encode_hyperparameter(value))
+        except UnsupportedValue as exc:
+            message = f"hyperparameter {_short(name)} not recorded: {exc}"
+            warnings.warn(message, TrackingWarning, stacklevel + 1)
+    return plain
 
 
 def decode_hyperparameter(kind: str, num_value: float | None, text_value: str | None) -> Any:
@@ -160,7 +233,10 @@ def check_mode(mode: str) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not break tracking
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

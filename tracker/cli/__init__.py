@@ -33,12 +33,14 @@ def _register() -> None:
         import_commands,
         plot_commands,
         query_commands,
+        reliability_commands,
         trial_commands,
     )
 
     query_commands.register(app)
     app.command()(trial_commands.trials)
     analysis_commands.register(app)
+    reliability_commands.register(app)
     app.command()(demo_command.demo)
     app.add_typer(db_commands.app, name="db")
     app.add_typer(plot_commands.app, name="plot")

@@ -42,3 +42,12 @@ Over = Annotated[
     Epochs,
     typer.Option("--over", help="best: each run counts with its best epoch; last: its final one."),
 ]
+StaleAfter = Annotated[
+    Optional[float],  # noqa: UP045
+    typer.Option(
+        "--stale-after",
+        help="Seconds without a heartbeat after which a running run is stale "
+        "(default: $TRACKER_STALE_AFTER, else 300).",
+        show_default=False,
+    ),
+]

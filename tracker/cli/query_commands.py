@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .lazy import Repository, parse_cli_value
-from .options import Epochs, ExperimentName, Format, Mode, Over, Url
+from .options import Epochs, ExperimentName, Format, Mode, Over, StaleAfter, Url
 from .output import show
 
 
@@ -39,12 +39,17 @@ def runs(
     experiment: ExperimentName = None,
     status: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(help="running, completed, failed or invalid.", show_default=False),
+        typer.Option(
+            help="running, completed, failed, invalid, or stale (running, but no heartbeat "
+            "for --stale-after seconds: its process probably died).",
+            show_default=False,
+        ),
     ] = None,
     where: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(help="NAME=VALUE: only runs with this hyperparameter value (repeatable)."),
     ] = None,
+    stale_after: StaleAfter = None,
     fmt: Format = "table",
 ) -> None:
     """List runs with their status and hyperparameters.
@@ -52,7 +57,7 @@ def runs(
     Example: tracker runs -e mnist --status completed --where batch_size=32
     """
     filters = dict(_parse_where(item) for item in where or [])
-    found = Repository(url).runs(experiment, where=filters, status=status)
+    found = Repository(url, stale_after=stale_after).runs(experiment, where=filters, status=status)
     rows = [
         {
             "id": r.id,

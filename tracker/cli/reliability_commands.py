@@ -1,0 +1,76 @@
+"""``tracker sync`` and ``tracker gc``: what outages and crashes leave behind."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .. import db
+from ..errors import TrackerError
+from ..repository import Repository
+from ..sync import sync as sync_journals
+from .options import ExperimentName, Format, StaleAfter, Url
+from .output import show
+
+JournalDir = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
+    typer.Option(
+        "--journal-dir",
+        help="Journal folder (default: $TRACKER_JOURNAL_DIR, else "
+        "~/.local/share/sweep-tracker/journal).",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(sync)
+    app.command()(gc)
+
+
+def sync(
+    url: Url = None,
+    journal_dir: JournalDir = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what is waiting.")
+    ] = False,
+) -> None:
+    """Write the records that training processes kept in their journal because the database
+    did not answer, and that they could not write before they ended. Safe to run again and
+    again: a record already in the database changes nothing. Journals of running processes
+    are left to them. A journal never stores a password: give the URL of a database with a
+    password by --url or TRACKER_DATABASE_URL.
+
+    Example: tracker sync --journal-dir /scratch/journal
+    """
+    results = sync_journals(url, journal_dir, dry_run=dry_run, progress=typer.echo)
+    if not results:
+        typer.echo("nothing to sync: no journal waits")
+        return
+    written = sum(r.written for r in results)
+    typer.echo(f"{written} record(s) written from {len(results)} journal file(s)")
+    stuck = [r for r in results if r.stuck]
+    if stuck:
+        raise TrackerError(f"{len(stuck)} journal file(s) not written completely: see above")
+
+
+def gc(
+    url: Url = None,
+    experiment: ExperimentName = None,
+    stale_after: StaleAfter = None,
+    fmt: Format = "table",
+) -> None:
+    """Mark stale runs failed: runs still 'running' whose process sent no heartbeat for
+    --stale-after seconds (it was killed, or the machine died). A run that reports again later
+    gets its real end back.
+
+    Example: tracker gc --stale-after 600
+    """
+    failed = Repository(url, stale_after=stale_after).fail_stale_runs(experiment=experiment)
+    rows = [
+        {"id": r.id, "experiment": r.experiment, "name": r.name, "trial": r.trial_id,
+         "started": r.started_at, "last seen": r.ended_at}
+        for r in failed
+    ]
+    show(rows, title=f"Stale runs marked failed in {db.mask_url(db.resolve_url(url))}", fmt=fmt)
