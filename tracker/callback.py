@@ -179,7 +179,8 @@ class TrackingCallback(keras.callbacks.Callback):
         self._guard_training_step()
         _open_callbacks.add(self)
         if self.log_every_n_batches is not None:
-            self._batches = BatchRecorder(self._url.render_as_string(hide_password=False), self.run_key)
+            url = self._url.render_as_string(hide_password=False)
+            self._batches = BatchRecorder(url, self.run_key)
             self._step = self._epoch = 0
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:

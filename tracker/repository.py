@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 
 from . import db, queries, schema, stale, writes
 from .bulk import BulkStore
-from .errors import NotFoundError, TrackingWarning
+from .errors import NotFoundError
 from .frame_store import FrameStore
 from .models import RunStatus
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
@@ -181,7 +181,9 @@ class Repository(TrialStore, BulkStore, FrameStore):
             writes.record_epoch(conn, self._run_id(conn, key), int(epoch), encoded, at)
 
         # One statement does the whole epoch on PostgreSQL: no BEGIN/COMMIT round trips.
-        db.run_in_transaction(self.engine, work, write=True, single_statement=True)
+        db.run_in_transaction(
+            self.engine, work, write=True, patience=self._patience, single_statement=True
+        )
         return skipped
 
     def log_epochs(self, key: str, epochs: Mapping[int, Mapping[str, Any]]) -> list[str]:
