@@ -6,10 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import db
 from ..errors import TrackerError
-from ..repository import Repository
-from ..sync import sync as sync_journals
+from .lazy import Repository, db
 from .options import ExperimentName, Format, StaleAfter, Url
 from .output import show
 
@@ -44,6 +42,8 @@ def sync(
 
     Example: tracker sync --journal-dir /scratch/journal
     """
+    from ..sync import sync as sync_journals
+
     results = sync_journals(url, journal_dir, dry_run=dry_run, progress=typer.echo)
     if not results:
         typer.echo("nothing to sync: no journal waits")
