@@ -63,7 +63,9 @@ class Outbox:
         self.directory = directory
         self.repository = Repository(url, fail_fast=True)
         self._cond = threading.Condition()
-        self._queue: deque[Op] = deque()
+        # (op, journaled): the ops not yet in the database, oldest first; ``journaled`` says
+        # whether it is in the journal file (whose pending records are exactly these, in order).
+        self._queue: deque[tuple[Op, bool]] = deque()
         self._journal: JournalWriter | None = None
         self._journal_broken = False
         self._failing = False
@@ -100,8 +102,7 @@ class Outbox:
     def submit(self, op: Op) -> None:
         """Queue ``op`` (on disk first) for the background writer; returns at once."""
         with self._cond:
-            self._queue.append(op)
-            self._journal_append(op)
+            self._queue.append((op, self._journal_append(op)))
             self._ensure_writer()
             self._cond.notify_all()
         self._show_warning()
@@ -195,7 +196,7 @@ class Outbox:
             self._cond.wait(max(min(waits), 0.01))
 
     def _deliver_head(self) -> None:
-        op = self._queue[0]
+        op, journaled = self._queue[0]
         try:
             getattr(self.repository, op.method)(*op.args, **op.kwargs)
         except Exception as exc:
@@ -205,7 +206,7 @@ class Outbox:
             return
         with self._cond:
             self._queue.popleft()
-            if self._journal is not None:
+            if journaled and self._journal is not None:
                 self._mark_done()
             if self._failing:
                 self._failing = False
@@ -243,34 +244,36 @@ class Outbox:
 
     def _show_warning(self) -> None:
         # Shown from the caller's thread (the training loop), where users and tests look.
-        message, self._warning = self._warning, None
+        with self._cond:
+            message, self._warning = self._warning, None
         if message:
             warnings.warn(message, TrackingWarning, stacklevel=4)
 
     # -- the journal --------------------------------------------------------------------------
 
-    def _journal_append(self, op: Op) -> None:
+    def _journal_append(self, op: Op) -> bool:
+        """Append ``op`` to the journal (opened on first use); False when it is only in
+        memory (the journal cannot be written: said once, and training goes on)."""
         if self._journal is None and not self._journal_broken:
             try:
                 self._journal = JournalWriter(self.directory, db.mask_url(self._url))
-                # Ops queued while the journal could not be opened go first, in order.
-                for queued in list(self._queue)[:-1]:
-                    self._journal.append(queued)
             except OSError as exc:
                 self._journal_broken = True
-                self._journal = None
-                message = (
+                self._say(
                     f"cannot keep tracking records on disk in {self.directory}: {exc}; they are "
                     "kept in memory until the database takes them (set TRACKER_JOURNAL_DIR)"
                 )
-                log.warning(message)
-                self._warning = message
-                return
-        if self._journal is not None:
-            try:
-                self._journal.append(op, durable=self._failing)
-            except OSError as exc:  # disk full: keep going in memory, say it once
-                self._journal_broken_now(exc)
+        if self._journal is None:
+            return False
+        try:
+            self._journal.append(op, durable=self._failing)
+        except (TypeError, ValueError) as exc:  # not plain data: a caller's mistake
+            self._say(f"tracking record {op.method} kept in memory only (not journaled): {exc}")
+            return False
+        except OSError as exc:  # disk full...
+            self._journal_broken_now(exc)
+            return False
+        return True
 
     def _mark_done(self) -> None:
         try:
@@ -285,10 +288,20 @@ class Outbox:
             self._journal_broken_now(exc)
 
     def _journal_broken_now(self, exc: OSError) -> None:
-        message = f"tracking journal {self._journal.path} failed ({exc}): records kept in memory"
+        """Stop journaling: the file keeps what it holds (``tracker sync`` may write it again,
+        harmlessly), the queue goes on in memory."""
+        self._say(f"tracking journal {self._journal.path} failed ({exc}): records kept in memory")
+        try:
+            self._journal.close()
+        except OSError:
+            pass
+        self._journal = None
+        self._journal_broken = True
+        self._queue = deque((op, False) for op, _ in self._queue)
+
+    def _say(self, message: str) -> None:
         log.warning(message)
         self._warning = message
-        self._journal_broken = True
 
     # -- exit ---------------------------------------------------------------------------------
 

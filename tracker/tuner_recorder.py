@@ -3,8 +3,9 @@
 One ``TrialRecorder`` per tracked tuner (keras-tuner never copies the tuner). The Keras side
 is ``ExecutionCallback``: keras-tuner deep-copies it for every execution, and every copy
 shares the recorder, which numbers the executions of the current trial in the order their
-``fit`` begins. Every write goes through one ``Outbox`` (in order, never raising into the
-search); every hook catches its own errors, so tracking never fails a trial.
+``fit`` begins. Every write goes through the process's ``Outbox`` (journaled, written in order
+by a background thread, never raising into the search); every hook catches its own errors, so
+tracking never fails a trial.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import keras
 
 from . import writes
 from .errors import TrackingWarning
-from .outbox import Op, Outbox
+from .outbox import Op, outbox_for
 from .repository import Repository
+from .values import plain_hyperparameters, plain_metrics
 
 log = logging.getLogger("tracker")
 SOURCE = "keras-tuner"
+TRIAL_END_WAIT_S = 10.0  # how long the end of a trial waits for a database that answers
 _open_recorders: weakref.WeakSet[TrialRecorder] = weakref.WeakSet()
 
 
@@ -64,7 +67,7 @@ class TrialRecorder:
         self.direction = direction
         self.worker = worker
         self._repository: Repository | None = None
-        self._outbox = Outbox(self.repository)
+        self._outbox = outbox_for(url)
         self._current: _Attempt | None = None
         self._attempts: dict[str, int] = {}
         self._warned: set[str] = set()
@@ -101,7 +104,7 @@ class TrialRecorder:
         self.flush()
 
     def flush(self) -> None:
-        self._outbox.flush(force=True)
+        self._outbox.flush(TRIAL_END_WAIT_S)
 
     # -- execution hooks (called by the ExecutionCallback copies) ----------------------------
 
@@ -112,7 +115,8 @@ class TrialRecorder:
         return self._start_run(current)
 
     def epoch_ended(self, key: str, epoch: int, logs) -> None:
-        self._outbox.submit(Op("log_epoch", (key, int(epoch), dict(logs or {}))))
+        metrics, _ = plain_metrics(logs or {}, epoch, stacklevel=3)
+        self._outbox.submit(Op("log_epoch", (key, int(epoch), metrics), {"at": writes.utcnow()}))
 
     def execution_ended(self, key: str) -> None:
         if self._current is not None:
@@ -132,9 +136,11 @@ class TrialRecorder:
             "objective": self.objective,
             "direction": self.direction,
             "source": SOURCE,
+            "started_at": writes.utcnow(),
         }
         current.keys.append(key)
         self._outbox.submit(Op("start_run", (self.experiment,), kwargs))
+        self._outbox.open_run(key)  # heartbeats until it ends
         return key
 
     def _close(self, verdict: Verdict) -> None:
@@ -154,11 +160,12 @@ class TrialRecorder:
                     {
                         "error": verdict.error,
                         "score": verdict.score,
-                        "ended_at": current.ended.get(key),
+                        "ended_at": current.ended.get(key) or writes.utcnow(),
                     },
                 )
             )
-        self._outbox.flush()
+            self._outbox.close_run(key)
+        self._outbox.flush(TRIAL_END_WAIT_S, retry_now=False)
 
     def _next_attempt(self, trial_id: str) -> int:
         """One more than the latest attempt of this trial id in the experiment: a retry, or
@@ -166,7 +173,8 @@ class TrialRecorder:
         attempt = self._attempts.get(trial_id, -1) + 1
         if self._outbox.pending == 0:  # else the database is away: count locally
             try:
-                attempt = max(attempt, self.repository().next_attempt(self.experiment, trial_id))
+                found = self._outbox.repository.next_attempt(self.experiment, trial_id)
+                attempt = max(attempt, found)
             except Exception as exc:  # the outbox warns when its writes fail too
                 log.debug("tracking: could not read earlier attempts: %s", exc)
         self._attempts[trial_id] = attempt
@@ -181,7 +189,7 @@ class TrialRecorder:
 
 def _values(trial) -> dict[str, Any]:
     hyperparameters = getattr(trial, "hyperparameters", None)
-    return dict(getattr(hyperparameters, "values", None) or {})
+    return plain_hyperparameters(getattr(hyperparameters, "values", None) or {}, stacklevel=4)
 
 
 class ExecutionCallback(keras.callbacks.Callback):
