@@ -78,9 +78,10 @@ class PostgresServer:
 
 
 @pytest.fixture(autouse=True)
-def journal_dir(tmp_path, monkeypatch) -> str:
-    """Each test journals into its own folder (never the user's ~/.local/share)."""
-    path = str(tmp_path / "journal")
+def journal_dir(tmp_path_factory, monkeypatch) -> str:
+    """Each test journals into its own folder (never the user's ~/.local/share), beside its
+    tmp_path rather than in it."""
+    path = str(tmp_path_factory.mktemp("journal"))
     monkeypatch.setenv("TRACKER_JOURNAL_DIR", path)
     return path
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Double,
     ForeignKey,
     Index,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    column,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -97,9 +99,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _in(values) -> str:
-    """The SQL list for a CHECK constraint over a fixed set of literals (constants, not input)."""
-    return ", ".join(f"'{v}'" if isinstance(v, str) else str(int(v)) for v in values)
+def _one_of(column_name: str, values) -> ColumnElement[bool]:
+    """``column IN (...)`` over a fixed set of values, for a CHECK constraint: built by
+    SQLAlchemy and rendered with literal values in the DDL."""
+    return column(column_name).in_([v if isinstance(v, str) else int(v) for v in values])
 
 
 class Experiment(Base):
@@ -151,7 +154,7 @@ class Run(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(s.value for s in RunStatus)})", name="status"),
+        CheckConstraint(_one_of("status", (s.value for s in RunStatus)), name="status"),
         Index(None, "status", "heartbeat_at"),
         Index(None, "experiment_id", "trial_id"),
     )
@@ -178,7 +181,7 @@ class Hyperparameter(Base):
     run: Mapped[Run] = relationship(back_populates="hyperparameters")
 
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(k.value for k in HyperparameterKind)})", name="kind"),
+        CheckConstraint(_one_of("kind", (k.value for k in HyperparameterKind)), name="kind"),
         # Not on text_value: a long string would exceed PostgreSQL's btree row limit.
         Index(None, "name", "num_value"),
     )
@@ -198,7 +201,7 @@ class EpochMetric(Base):
     value_kind: Mapped[int] = mapped_column(SmallInteger, default=ValueKind.FINITE)
 
     __table_args__ = (
-        CheckConstraint(f"value_kind IN ({_in(ValueKind)})", name="value_kind"),
+        CheckConstraint(_one_of("value_kind", ValueKind), name="value_kind"),
         CheckConstraint(
             "(value_kind = 0 AND value IS NOT NULL) OR (value_kind <> 0 AND value IS NULL)",
             name="value_matches_kind",
@@ -227,7 +230,7 @@ class BatchMetric(Base):
     value_kind: Mapped[int] = mapped_column(SmallInteger, default=ValueKind.FINITE)
 
     __table_args__ = (
-        CheckConstraint(f"value_kind IN ({_in(ValueKind)})", name="value_kind"),
+        CheckConstraint(_one_of("value_kind", ValueKind), name="value_kind"),
         CheckConstraint(
             "(value_kind = 0 AND value IS NOT NULL) OR (value_kind <> 0 AND value IS NULL)",
             name="value_matches_kind",

@@ -308,6 +308,8 @@ class Outbox:
     def close(self, timeout: float = EXIT_TIMEOUT_S) -> None:
         """Give the database ``timeout`` seconds to take what is queued, stop the writer, and
         leave what is left in the journal (named in a log message) for ``tracker sync``."""
+        if self._closed:
+            return
         self.flush(timeout)
         with self._cond:
             self._closed = True

@@ -123,6 +123,8 @@ def _encode_hyperparameter(value: Any) -> tuple[str, float | None, str | None]:
         _check_encodable(value, "text")
         return HyperparameterKind.STR.value, None, value
     if isinstance(value, (list, tuple, dict)):
+        if not _json_keys_are_text(value):
+            raise UnsupportedValue(f"{_short(value)} has a dict key that is not a string")
         try:
             text = json.dumps(value, allow_nan=True, sort_keys=True)
         except (TypeError, ValueError) as exc:
@@ -173,6 +175,15 @@ def plain_hyperparameters(
             message = f"hyperparameter {_short(name)} not recorded: {exc}"
             warnings.warn(message, TrackingWarning, stacklevel + 1)
     return plain
+
+
+def _json_keys_are_text(value: Any) -> bool:
+    # JSON turns {1: 2} into {"1": 2}: it would not read back as what was given.
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_keys_are_text(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_json_keys_are_text(v) for v in value)
+    return True
 
 
 def decode_hyperparameter(kind: str, num_value: float | None, text_value: str | None) -> Any:
