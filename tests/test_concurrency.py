@@ -184,3 +184,102 @@ def test_workers_refuse_an_unmigrated_database_and_create_nothing(empty_url, jou
     assert all("tracker db upgrade" in message for message in said), said
     assert sa.inspect(db.get_engine(empty_url)).get_table_names() == []
     assert not Path(journal_dir).exists() or journal_files(Path(journal_dir)) == []
+
+
+class _Retries(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "retrying after a transient" in record.getMessage():
+            self.seen.append(record.getMessage())
+
+
+@pytest.fixture
+def retries():
+    handler = _Retries()
+    logger = logging.getLogger("tracker")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler.seen
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_a_lock_held_a_little_too_long_is_retried_until_it_passes(url, retries):
+    """SQLite "database is locked" / PostgreSQL lock timeout: retried, then written."""
+    import threading
+
+    from tracker import Repository
+
+    repo = Repository(url, fail_fast=True)
+    key = repo.start_run("retried")
+    holder = db.get_engine(url).connect()
+    transaction = holder.execution_options(tracker_write=True).begin()
+    holder.execute(sa.update(runs).where(runs.c.key == key).values(name="holding"))
+    release = threading.Timer(db.FAIL_FAST.lock_timeout * 1.5, transaction.rollback)
+    release.start()
+    try:
+        repo.log_epoch(key, 0, {"loss": 0.5})
+    finally:
+        release.join()
+        holder.close()
+    assert retries, "the write should have failed once and been retried"
+    assert [p.value for p in repo.history(key)] == [0.5]
+
+
+def test_deadlocks_and_serialization_failures_are_retried(postgres, retries):
+    """Real PostgreSQL errors 40P01 and 40001 inside run_in_transaction: retried, then done."""
+    import threading
+
+    url = postgres.create()
+    engine = db.get_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE pair (id int PRIMARY KEY, n int)"))
+        conn.execute(sa.text("INSERT INTO pair VALUES (1, 0), (2, 0)"))
+    bump = sa.text("UPDATE pair SET n = n + 1 WHERE id = :id")
+    attempts = []
+
+    def deadlocking(conn):
+        attempts.append(1)
+        conn.execute(bump, {"id": 2})
+        if len(attempts) == 1:  # the other transaction holds row 1 and will want row 2
+            other = threading.Thread(target=lock_1_then_2)
+            other.start()
+            started.wait()
+            conn.execute(bump, {"id": 1})  # waits for it, then the deadlock is ours to lose
+            other.join()
+        else:
+            conn.execute(bump, {"id": 1})
+
+    started = threading.Event()
+
+    def lock_1_then_2():
+        with engine.begin() as conn:
+            conn.execute(bump, {"id": 1})
+            started.set()
+            import time as clock
+
+            clock.sleep(0.2)  # let the first one wait on row 1 first: it detects the deadlock
+            conn.execute(bump, {"id": 2})
+
+    db.run_in_transaction(engine, deadlocking)
+    assert len(attempts) == 2 and any("deadlock" in line for line in retries)
+
+    attempts.clear()
+
+    def serializable(conn):
+        attempts.append(1)
+        conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        conn.execute(sa.text("SELECT n FROM pair WHERE id = 1")).scalar()
+        if len(attempts) == 1:  # someone else changes the row after our snapshot
+            with engine.begin() as other:
+                other.execute(bump, {"id": 1})
+        conn.execute(bump, {"id": 1})
+
+    db.run_in_transaction(engine, serializable)
+    assert len(attempts) == 2 and any("serialize" in line for line in retries)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT n FROM pair ORDER BY id")).scalars().all() == [4, 2]
