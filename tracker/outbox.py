@@ -116,6 +116,8 @@ class Outbox:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
+            if self._closed:  # the writer is gone (process exit): nothing more will be written
+                return not self._queue
             if self._queue and self._failing:
                 if not retry_now:
                     return False
