@@ -283,3 +283,42 @@ def test_deadlocks_and_serialization_failures_are_retried(postgres, retries):
     assert len(attempts) == 2 and any("serialize" in line for line in retries)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT n FROM pair ORDER BY id")).scalars().all() == [4, 2]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("state", ["empty", "outdated"])
+def test_the_callback_refuses_an_unmigrated_or_outdated_database(new_database, state,
+                                                                  journal_dir):
+    """Before training starts, whatever on_error says, and without creating anything."""
+    pytest.importorskip("keras")
+    from keras_helpers import make_data, make_model
+
+    from tracker import TrackingCallback
+
+    url = new_database()
+    if state == "outdated":
+        schema.upgrade(url, "0001")  # the first revision: behind whatever head is now
+        if schema.head_revision() == "0001":
+            pytest.skip("no revision after 0001 yet")
+    before = set(sa.inspect(db.get_engine(url)).get_table_names())
+    x, y = make_data(32)
+    epochs = []
+    for on_error in ("warn", "raise"):
+        callback = TrackingCallback(url, experiment="refused", on_error=on_error)
+        seen = keras_epoch_counter(epochs)
+        with pytest.raises(SchemaError, match="tracker db upgrade"):
+            make_model().fit(x, y, epochs=2, verbose=0, callbacks=[callback, seen])
+    assert epochs == []  # refused before the first epoch
+    db.dispose_engines()
+    engine = db.get_engine(url)
+    assert set(sa.inspect(engine).get_table_names()) == before
+    if state == "outdated":
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar() == 0
+    assert not Path(journal_dir).exists() or journal_files(Path(journal_dir)) == []
+
+
+def keras_epoch_counter(into: list):
+    import keras
+
+    return keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: into.append(epoch))
