@@ -125,3 +125,20 @@ def test_a_password_url_needs_the_url_given(tmp_path):
     [result] = sync(journal_dir=tmp_path)
     assert result.written == 0 and "password" in result.problem and result.stuck
     assert b"***" in next(tmp_path.iterdir()).read_bytes()
+
+
+def test_dry_run_shows_what_waits_and_writes_nothing(url, tmp_path):
+    from cli_helpers import run_cli
+
+    key = "00000000-0000-4000-8000-0000000000d1"
+    writer = JournalWriter(tmp_path, mask_url(resolve_url(url)))
+    for op in ops(key):
+        writer.append(op)
+    writer.close()
+    out = run_cli("sync", "--dry-run", "--journal-dir", str(tmp_path))
+    assert out.code == 0, out.err
+    assert "4 record(s) wait for" in out.out and "0 record(s) written" in out.out
+    assert Repository(url).runs() == [] and len(journal_files(tmp_path)) == 1
+    out = run_cli("sync", "--journal-dir", str(tmp_path))
+    assert out.code == 0 and "4 record(s) written from 1 journal file(s)" in out.out
+    assert Repository(url).run(key).status == "completed"

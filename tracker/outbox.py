@@ -29,7 +29,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 from . import db, journal
-from .errors import SchemaError, TrackerError, TrackingWarning
+from .errors import SchemaError, TrackingWarning
 from .journal import JournalWriter, Op
 from .repository import Repository
 
@@ -49,8 +49,10 @@ def heartbeat_interval() -> float:
     raw = os.environ.get(ENV_HEARTBEAT_INTERVAL)
     try:
         value = float(raw) if raw else DEFAULT_HEARTBEAT_INTERVAL_S
-    except ValueError:
-        raise TrackerError(f"{ENV_HEARTBEAT_INTERVAL}={raw!r} is not a number of seconds") from None
+    except ValueError:  # never a reason not to track: say so and use the default
+        log.warning("%s=%r is not a number of seconds: using %s", ENV_HEARTBEAT_INTERVAL, raw,
+                    DEFAULT_HEARTBEAT_INTERVAL_S)
+        value = DEFAULT_HEARTBEAT_INTERVAL_S
     return max(value, 0.05)
 
 
