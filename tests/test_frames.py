@@ -167,7 +167,9 @@ def test_statements_do_not_grow_with_runs(url):
         finally:
             sa.event.remove(repo.engine, "before_cursor_execute", count)
         counts.append(len([s for s in statements if s.lstrip().upper().startswith("SELECT")]))
-    assert counts[0] == counts[1] <= 8
+    # runs: experiment, runs, metric names, objectives, metric pivot, hyperparameter names and
+    # kinds, hyperparameter pivot; epochs: experiment, epochs.
+    assert counts[0] == counts[1] <= 9
 
 
 def test_empty_database_and_unknown_experiment(url):
@@ -186,3 +188,22 @@ def test_missing_pandas_is_a_clear_error(url, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(MissingDependency, match=r"pip install 'sweep-tracker\[analysis\]'"):
         Repository(url).to_dataframe()
+
+
+def test_runs_frame_unusual_hyperparameters(url):
+    repo = Repository(url)
+    values = [
+        {"layers": [32, 16], "maybe": None, "mixed": 3, "status": "hp-status", "huge": 2**70},
+        {"layers": [8], "maybe": 0.5, "mixed": "auto", "status": "other", "huge": 1},
+    ]
+    for hyperparameters in values:
+        key = repo.start_run("odd", hyperparameters=hyperparameters)
+        repo.log_epoch(key, 0, {"loss": 1.0})
+    runs = repo.to_dataframe("odd")
+    assert runs["layers"].tolist() == [[32, 16], [8]]
+    assert runs["maybe"].isna().tolist() == [True, False] and runs["maybe"][1] == 0.5
+    assert runs["mixed"].tolist() == [3, "auto"]
+    assert runs["hp.status"].tolist() == ["hp-status", "other"]  # "status" is the run's
+    assert runs["status"].eq("running").all()
+    assert runs["huge"].tolist() == [2**70, 1]
+    assert runs.attrs["hyperparameters"]["hp.status"] == "status"

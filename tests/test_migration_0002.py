@@ -28,7 +28,7 @@ def test_upgrade_from_0001_keeps_data_and_downgrade_removes_0002(empty_url):
         ))
     assert "batch_metrics" not in sa.inspect(engine).get_table_names()
 
-    assert schema.upgrade(empty_url) == ("0001", "0002")
+    assert schema.upgrade(empty_url) == ("0001", schema.SCHEMA_REVISION)
     assert "batch_metrics" in sa.inspect(db.get_engine(empty_url)).get_table_names()
     assert "ix_epoch_metrics_run_id_name_value" in _indexes(empty_url, "epoch_metrics")
     repo = Repository(empty_url)
@@ -37,7 +37,7 @@ def test_upgrade_from_0001_keeps_data_and_downgrade_removes_0002(empty_url):
     assert repo.best_by("status_unused", "val_accuracy") == []
     assert repo.top_runs("val_accuracy", 1)[0].value == 0.5
 
-    assert schema.downgrade(empty_url, "0001") == ("0002", "0001")
+    assert schema.downgrade(empty_url, "0001") == (schema.SCHEMA_REVISION, "0001")
     db.dispose_engines()
     assert "batch_metrics" not in sa.inspect(db.get_engine(empty_url)).get_table_names()
     assert "ix_epoch_metrics_run_id_name_value" not in _indexes(empty_url, "epoch_metrics")

@@ -236,3 +236,25 @@ class BatchMetric(Base):
             name="value_matches_kind",
         ),
     )
+
+
+class RunMetric(Base):
+    """Per run and metric: the largest and smallest finite value, and the last epoch's value.
+
+    Kept up to date by the database itself (triggers created in revision 0003, on SQLite and
+    PostgreSQL) on every insert or change of ``epoch_metrics``, whatever writes it: the
+    callback, bulk loads, imports, journal replay, or a user's own SQL. Reading a sweep's
+    summary then touches one row per run and metric instead of every epoch.
+    """
+
+    __tablename__ = "run_metrics"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    high: Mapped[float | None] = mapped_column(Double)
+    low: Mapped[float | None] = mapped_column(Double)
+    last_epoch: Mapped[int] = mapped_column(Integer)
+    last_value: Mapped[float | None] = mapped_column(Double)
+    last_kind: Mapped[int] = mapped_column(SmallInteger)

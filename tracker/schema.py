@@ -20,7 +20,7 @@ from . import db
 from .errors import SchemaError, TrackerError
 
 # The revision this version of the code is written for. A test keeps it equal to Alembic's head.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 # Arbitrary constant that identifies "a tracker migration is running" among advisory locks.
 _PG_MIGRATION_LOCK = 7_366_542_001

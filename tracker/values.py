@@ -188,17 +188,22 @@ def _json_keys_are_text(value: Any) -> bool:
 
 def decode_hyperparameter(kind: str, num_value: float | None, text_value: str | None) -> Any:
     """The typed value a stored hyperparameter row stands for."""
-    if kind == HyperparameterKind.INT.value:
-        return int(text_value)
-    if kind == HyperparameterKind.FLOAT.value:
-        return float(text_value)
-    if kind == HyperparameterKind.BOOL.value:
-        return text_value == "true"
-    if kind == HyperparameterKind.NONE.value:
-        return None
-    if kind == HyperparameterKind.JSON.value:
-        return json.loads(text_value)
-    return text_value
+    return _DECODERS.get(kind, _as_text)(text_value)
+
+
+def _as_text(text: str | None) -> str | None:
+    return text
+
+
+# Plain strings as keys: every read of hyperparameters goes through this, and an Enum's
+# ``.value`` lookup costs more than the conversion itself.
+_DECODERS = {
+    HyperparameterKind.INT.value: int,
+    HyperparameterKind.FLOAT.value: float,
+    HyperparameterKind.BOOL.value: lambda text: text == "true",
+    HyperparameterKind.NONE.value: lambda text: None,
+    HyperparameterKind.JSON.value: json.loads,
+}
 
 
 def hyperparameter_sort_key(kind: str, num_value: float | None, text_value: str | None) -> tuple:

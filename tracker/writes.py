@@ -10,13 +10,22 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from . import dialects
-from .models import BatchMetric, EpochMetric, Experiment, Hyperparameter, Run, RunStatus
+from .models import (
+    BatchMetric,
+    EpochMetric,
+    Experiment,
+    Hyperparameter,
+    Run,
+    RunMetric,
+    RunStatus,
+)
 
 experiments = Experiment.__table__
 runs = Run.__table__
 hyperparameters = Hyperparameter.__table__
 epoch_metrics = EpochMetric.__table__
 batch_metrics = BatchMetric.__table__
+run_metrics = RunMetric.__table__  # kept by database triggers: never written here
 
 
 def utcnow() -> dt.datetime:
