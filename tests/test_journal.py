@@ -142,3 +142,31 @@ def test_dry_run_shows_what_waits_and_writes_nothing(url, tmp_path):
     out = run_cli("sync", "--journal-dir", str(tmp_path))
     assert out.code == 0 and "4 record(s) written from 1 journal file(s)" in out.out
     assert Repository(url).run(key).status == "completed"
+
+
+def test_a_new_process_clears_empty_orphans_and_points_at_tracker_sync(url, journal_dir):
+    """Killed processes leave journal files behind: the empty ones are removed by the next
+    process that journals; records still waiting are pointed out, once."""
+    import warnings
+
+    from tracker import TrackingWarning
+    from tracker.recorder import RunRecorder
+
+    folder = Path(journal_dir)
+    database = mask_url(resolve_url(url))
+    empty = JournalWriter(folder, database)
+    empty.abandon()  # as if killed once everything was written
+    waiting = JournalWriter(folder, database)
+    for op in ops("00000000-0000-4000-8000-0000000000e1")[:2]:
+        waiting.append(op)
+    waiting.abandon()  # killed with two records not written
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        recorder = RunRecorder(url)
+        key = recorder.start_run("after-a-crash")
+        assert recorder.flush(timeout=30)
+    said = [str(w.message) for w in caught if issubclass(w.category, TrackingWarning)]
+    assert len(said) == 1 and "2 tracking record(s) of earlier processes" in said[0]
+    assert "tracker sync" in said[0]
+    assert not empty.path.exists() and waiting.path.exists()
+    assert Repository(url).run(key).experiment == "after-a-crash"

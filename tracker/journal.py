@@ -315,3 +315,20 @@ def claimable(directory: Path) -> Iterator[ClaimedJournal]:
         claimed = claim(path)
         if claimed is not None:
             yield claimed
+
+
+def tidy(directory: Path, url: str) -> int:
+    """Remove the journals of ended processes that hold nothing pending (a process killed
+    after its records were written leaves an empty one); return how many records the others
+    still hold for the database ``url`` (masked), for ``tracker sync`` to write."""
+    waiting = 0
+    for claimed in claimable(directory):
+        try:
+            contents = claimed.contents
+            if not contents.pending and not contents.damaged:
+                claimed.remove()
+            elif contents.url == url:
+                waiting += len(contents.pending)
+        finally:
+            claimed.release()
+    return waiting

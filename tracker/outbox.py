@@ -261,6 +261,7 @@ class Outbox:
         if self._journal is None and not self._journal_broken:
             try:
                 self._journal = JournalWriter(self.directory, db.mask_url(self._url))
+                self._tidy()
             except OSError as exc:
                 self._journal_broken = True
                 self._say(
@@ -278,6 +279,20 @@ class Outbox:
             self._journal_broken_now(exc)
             return False
         return True
+
+    def _tidy(self) -> None:
+        """Once per process: clear the empty journals ended processes left, and say when
+        earlier records for this database still wait for ``tracker sync``."""
+        try:
+            waiting = journal.tidy(self.directory, db.mask_url(self._url))
+        except OSError as exc:
+            log.debug("journal folder not tidied: %s", exc)
+            return
+        if waiting:
+            self._say(
+                f"{waiting} tracking record(s) of earlier processes for {db.mask_url(self._url)} "
+                f"wait in {self.directory}: run `tracker sync` to write them"
+            )
 
     def _mark_done(self) -> None:
         try:
