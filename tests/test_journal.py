@@ -170,3 +170,33 @@ def test_a_new_process_clears_empty_orphans_and_points_at_tracker_sync(url, jour
     assert "tracker sync" in said[0]
     assert not empty.path.exists() and waiting.path.exists()
     assert Repository(url).run(key).experiment == "after-a-crash"
+
+
+def _start_journaling(directory, url, barrier, done) -> None:
+    from tracker.journal import JournalWriter, tidy
+
+    barrier.wait()
+    writer = JournalWriter(Path(directory), url)  # what a process does on its first record...
+    tidy(Path(directory), url)  # ...and then it tidies the folder
+    writer.append(Op("log_epoch", ("k", 0, {"loss": 1.0}), {}))
+    writer.abandon()  # killed: the file stays
+    done.put(str(writer.path))
+
+
+def test_processes_starting_together_never_remove_each_others_journal(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    for round_ in range(3):
+        folder = tmp_path / str(round_)
+        folder.mkdir()
+        barrier, done = context.Barrier(8), context.Queue()
+        workers = [context.Process(target=_start_journaling,
+                                   args=(str(folder), URL, barrier, done)) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        paths = {done.get(timeout=60) for _ in workers}
+        for worker in workers:
+            worker.join(timeout=30)
+        assert {str(p) for p in journal_files(folder)} == paths
+        assert all(len(read_journal(Path(p)).pending) == 1 for p in paths)

@@ -148,10 +148,13 @@ class JournalWriter:
         name = f"{stamp}-{host[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
         self.path = directory / name
         self.url = url
+        # Born under a name no one looks at, locked and with its header, then renamed (the
+        # lock stays: same file): another process never sees an unlocked or headless journal.
+        hidden = directory / f".{name}.new"
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0)
-        self._fd: int | None = os.open(self.path, flags, 0o600)
+        self._fd: int | None = os.open(hidden, flags, 0o600)
         if not _try_lock(self._fd):  # pragma: no cover - a fresh, uniquely named file
-            raise TrackerError(f"cannot lock the new journal file {self.path}")
+            raise TrackerError(f"cannot lock the new journal file {hidden}")
         header = {
             "journal": FORMAT_VERSION,
             "url": url,
@@ -161,6 +164,7 @@ class JournalWriter:
         }
         self._write(encode_line(header))
         self._header_size = os.fstat(self._fd).st_size
+        os.replace(hidden, self.path)
         self.records = 0  # records in the file
         self.done = 0  # of which the database has committed the first ``done``
 
@@ -261,7 +265,10 @@ def journal_files(directory: Path) -> list[Path]:
     """The journal files in ``directory``, oldest first."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.name.endswith(SUFFIX) and p.is_file())
+    return sorted(
+        p for p in directory.iterdir()
+        if p.name.endswith(SUFFIX) and not p.name.startswith(".") and p.is_file()
+    )
 
 
 class ClaimedJournal:
@@ -325,7 +332,7 @@ def tidy(directory: Path, url: str) -> int:
     for claimed in claimable(directory):
         try:
             contents = claimed.contents
-            if not contents.pending and not contents.damaged:
+            if contents.url is not None and not contents.pending and not contents.damaged:
                 claimed.remove()
             elif contents.url == url:
                 waiting += len(contents.pending)
