@@ -85,6 +85,10 @@ class Databases:
             schema.upgrade(url)
         return url
 
+    def scratch_dir(self, name: str) -> str:
+        """A fresh folder inside the benchmark's temporary folder (removed by ``close``)."""
+        return tempfile.mkdtemp(prefix=f"{name}-", dir=self.folder)
+
     def new_raw_pg(self) -> str:
         """An empty PostgreSQL database (for MLflow, Optuna)."""
         return self._new_pg()

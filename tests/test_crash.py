@@ -88,6 +88,8 @@ def test_stale_needs_no_process_and_a_late_report_wins(url):
     fresh = repo.start_run("late")
     assert [r.status for r in repo.runs("late")] == ["stale", "running"]
     assert [r.key for r in repo.runs(status=["stale"])] == [key]
+    frame = repo.to_dataframe("late")  # the DataFrame (and so exports, plots) agrees
+    assert dict(zip(frame["key"], frame["status"], strict=True)) == {key: "stale", fresh: "running"}
     assert [r.key for r in repo.fail_stale_runs(experiment="late")] == [key]
     assert repo.fail_stale_runs() == []
     repo.log_epoch(key, 0, {"loss": 1.0})  # it was only cut off from the database

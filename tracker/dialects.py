@@ -21,15 +21,19 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert, Update
 
 
 def insert(dialect_name: str, table: Table) -> Insert:
     """An INSERT that offers ``on_conflict_do_update`` / ``on_conflict_do_nothing``."""
     if dialect_name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table)
     if dialect_name == "sqlite":
+        # Imported on first use, like postgresql: a SQLite-only CLI command starts faster.
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for {dialect_name}")
 
@@ -67,6 +71,8 @@ def epoch_write(dialect_name: str, metrics: Table, runs: Table) -> Update | None
     """
     if dialect_name != "postgresql":
         return None
+    from sqlalchemy.dialects import postgresql
+
     rows = func.unnest(
         bindparam("_names", type_=postgresql.ARRAY(String)),
         bindparam("_values", type_=postgresql.ARRAY(Double)),
@@ -188,6 +194,8 @@ def _unnest_upsert(
 
 @lru_cache(maxsize=16)
 def _unnest_statement(table: Table, key: tuple, update: tuple) -> Insert:
+    from sqlalchemy.dialects import postgresql
+
     arrays = func.unnest(
         *(bindparam(f"_{c.name}", type_=postgresql.ARRAY(c.type)) for c in table.c)
     ).table_valued(*(c.name for c in table.c)).render_derived()

@@ -45,10 +45,12 @@ class FrameStore:
         frames.check_kind(kind)
         frames.pandas()  # the clear error before touching the database
 
+        before = self._stale_before()
+
         def work(conn: Connection):
             experiment_id = self._experiment_id(conn, experiment)
             if kind == "runs":
-                return frames.runs_frame(conn, experiment_id, modes=modes)
+                return frames.runs_frame(conn, experiment_id, modes=modes, stale_before=before)
             return frames.epochs_frame(conn, experiment_id, metrics)
 
         return self._read(work)

@@ -59,11 +59,13 @@ def fetch(conn: Connection, stmt: Select) -> list[tuple]:
         result.close()
 
 
-def runs_frame(conn: Connection, experiment_id: int | None, *, modes=None) -> pd.DataFrame:
+def runs_frame(
+    conn: Connection, experiment_id: int | None, *, modes=None, stale_before=None
+) -> pd.DataFrame:
     """The runs DataFrame (see ``tracker.runs_frame``)."""
     from .runs_frame import runs_frame as build
 
-    return build(conn, experiment_id, modes=modes)
+    return build(conn, experiment_id, modes=modes, stale_before=stale_before)
 
 
 # -- epochs -----------------------------------------------------------------------------------

@@ -32,28 +32,15 @@ from . import db, journal
 from .errors import SchemaError, TrackingWarning
 from .journal import JournalWriter, Op
 from .repository import Repository
+from .stale import heartbeat_interval
 
 __all__ = ["Op", "Outbox", "outbox_for"]
 
 log = logging.getLogger("tracker")
 
-ENV_HEARTBEAT_INTERVAL = "TRACKER_HEARTBEAT_INTERVAL"
-DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
 FIRST_PAUSE_S = 0.5
 MAX_PAUSE_S = 15.0
 EXIT_TIMEOUT_S = 5.0
-
-
-def heartbeat_interval() -> float:
-    """Seconds between heartbeats: ``$TRACKER_HEARTBEAT_INTERVAL``, else 30."""
-    raw = os.environ.get(ENV_HEARTBEAT_INTERVAL)
-    try:
-        value = float(raw) if raw else DEFAULT_HEARTBEAT_INTERVAL_S
-    except ValueError:  # never a reason not to track: say so and use the default
-        log.warning("%s=%r is not a number of seconds: using %s", ENV_HEARTBEAT_INTERVAL, raw,
-                    DEFAULT_HEARTBEAT_INTERVAL_S)
-        value = DEFAULT_HEARTBEAT_INTERVAL_S
-    return max(value, 0.05)
 
 
 class Outbox:

@@ -10,6 +10,7 @@ name, which is where the time goes at 10,000 runs (benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from .errors import DirectionError
 from .frames import decode_values, fetch, pandas, run_ids_of
 from .models import HyperparameterKind
 from .optional import require
+from .stale import status_column
 from .values import check_mode, decode_hyperparameter, infer_direction
 from .writes import experiments as e
 from .writes import hyperparameters as h
@@ -39,18 +41,23 @@ COLUMNS_PER_STATEMENT = 300
 
 
 def runs_frame(
-    conn: Connection, experiment_id: int | None, *, modes: Mapping[str, str] | None = None
+    conn: Connection,
+    experiment_id: int | None,
+    *,
+    modes: Mapping[str, str] | None = None,
+    stale_before: dt.datetime | None = None,
 ) -> pd.DataFrame:
     """One row per run: its details, one typed column per hyperparameter, and per metric
     ``<metric>_best`` (best finite value over its epochs, in the metric's direction) and
     ``<metric>_last`` (the value at its last epoch, NaN and +/-inf as such).
 
     A metric whose direction cannot be told from its name or the experiment's objective (nor
-    from ``modes``) gets only a ``_last`` column. ``frame.attrs`` holds ``hyperparameters``
-    (column -> name), ``metrics`` and ``directions``.
+    from ``modes``) gets only a ``_last`` column. With ``stale_before``, a running run not seen
+    since then has the status ``stale``, as in ``Repository.runs``. ``frame.attrs`` holds
+    ``hyperparameters`` (column -> name), ``metrics`` and ``directions``.
     """
     pd = pandas()
-    base = _base(pd, conn, experiment_id)
+    base = _base(pd, conn, experiment_id, stale_before)
     order = base["run_id"].to_numpy()
     run_ids = run_ids_of(experiment_id)
 
@@ -72,12 +79,14 @@ def runs_frame(
     return frame
 
 
-def _base(pd, conn: Connection, experiment_id: int | None) -> pd.DataFrame:
+def _base(
+    pd, conn: Connection, experiment_id: int | None, stale_before: dt.datetime | None
+) -> pd.DataFrame:
     np = require("numpy", "DataFrames")
     stmt = (
         select(
-            r.c.id, r.c.key, e.c.name, r.c.name, r.c.trial_id, r.c.execution, r.c.status,
-            r.c.source, r.c.started_at, r.c.ended_at, r.c.score,
+            r.c.id, r.c.key, e.c.name, r.c.name, r.c.trial_id, r.c.execution,
+            status_column(stale_before), r.c.source, r.c.started_at, r.c.ended_at, r.c.score,
         )
         .join(e, e.c.id == r.c.experiment_id)
         .order_by(r.c.id)

@@ -12,10 +12,11 @@ five minutes: ten missed heartbeats at the default interval of 30 s
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select, update
 
 from .errors import TrackerError
 from .models import RunStatus
@@ -26,6 +27,22 @@ STALE = "stale"
 STATUSES = (*(s.value for s in RunStatus), STALE)
 ENV_STALE_AFTER = "TRACKER_STALE_AFTER"
 DEFAULT_STALE_AFTER_S = 300.0
+ENV_HEARTBEAT_INTERVAL = "TRACKER_HEARTBEAT_INTERVAL"
+DEFAULT_HEARTBEAT_INTERVAL_S = 30.0
+
+log = logging.getLogger("tracker")
+
+
+def heartbeat_interval() -> float:
+    """Seconds between heartbeats: ``$TRACKER_HEARTBEAT_INTERVAL``, else 30."""
+    raw = os.environ.get(ENV_HEARTBEAT_INTERVAL)
+    try:
+        value = float(raw) if raw else DEFAULT_HEARTBEAT_INTERVAL_S
+    except ValueError:  # never a reason not to track: say so and use the default
+        log.warning("%s=%r is not a number of seconds: using %s", ENV_HEARTBEAT_INTERVAL, raw,
+                    DEFAULT_HEARTBEAT_INTERVAL_S)
+        value = DEFAULT_HEARTBEAT_INTERVAL_S
+    return max(value, 0.05)
 
 
 def stale_after_seconds(value: float | dt.timedelta | None = None) -> float:
@@ -74,6 +91,14 @@ def status_filter(statuses: str | Sequence[str], before: dt.datetime) -> ColumnE
         else:
             clauses.append(r.c.status == status)
     return or_(*clauses)
+
+
+def status_column(before: dt.datetime | None) -> ColumnElement[str]:
+    """The status to show, in SQL: ``stale`` for a running run not seen since ``before``."""
+    if before is None:
+        return r.c.status
+    stale = and_(r.c.status == RunStatus.RUNNING.value, last_seen() < before)
+    return case((stale, STALE), else_=r.c.status)
 
 
 def derived_status(status: str, heartbeat_at, started_at, before: dt.datetime | None) -> str:
