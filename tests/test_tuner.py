@@ -19,13 +19,15 @@ from tuner_helpers import STATUS, EpochLog, TinyHyperModel, trial_files  # noqa:
 from tracker import Repository, db, schema, track  # noqa: E402
 
 pytestmark = pytest.mark.keras
-EXECUTIONS = {"random": 2, "hyperband": 1}
+EXECUTIONS = {"random": 2, "hyperband": 1, "bayesian": 1}
+SEARCHES = list(EXECUTIONS)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def tracked(request, tmp_path_factory):
-    """A RandomSearch (2 executions per trial) and a Hyperband search, tracked into one
-    database of each backend; shared by the tests of this module."""
+    """A RandomSearch (2 executions per trial), a Hyperband and a BayesianOptimization search
+    (its second trial chosen by the Gaussian process), tracked into one database of each
+    backend; shared by the tests of this module."""
     folder = tmp_path_factory.mktemp(f"searches-{request.param}")
     if request.param == "sqlite":
         url = f"sqlite:///{folder / 'tracker.db'}"
@@ -43,6 +45,10 @@ def tracked(request, tmp_path_factory):
         "hyperband": kt.Hyperband(
             TinyHyperModel(), objective="val_loss", max_epochs=2, factor=2, seed=3,
             directory=folder, project_name="hyperband",
+        ),
+        "bayesian": kt.BayesianOptimization(
+            TinyHyperModel(), objective="val_accuracy", max_trials=2, num_initial_points=1,
+            seed=3, directory=folder, project_name="bayesian",
         ),
     }
     for name, tuner in tuners.items():
@@ -64,7 +70,7 @@ def _runs_by_trial(repo: Repository, experiment: str) -> dict[str, list]:
     return grouped
 
 
-@pytest.mark.parametrize("experiment", ["random", "hyperband"])
+@pytest.mark.parametrize("experiment", SEARCHES)
 def test_database_holds_what_keras_tuner_wrote(tracked, experiment):
     repo = Repository(tracked.url)
     files = trial_files(tracked.dirs[experiment])
@@ -82,7 +88,7 @@ def test_database_holds_what_keras_tuner_wrote(tracked, experiment):
             assert run.ended_at is not None and run.error is None
 
 
-@pytest.mark.parametrize("experiment", ["random", "hyperband"])
+@pytest.mark.parametrize("experiment", SEARCHES)
 def test_every_epoch_of_every_execution(tracked, experiment):
     repo = Repository(tracked.url)
     runs = repo.runs(experiment)
@@ -98,7 +104,7 @@ def test_every_epoch_of_every_execution(tracked, experiment):
                 range(hp["tuner/initial_epoch"], hp["tuner/epochs"]))
 
 
-@pytest.mark.parametrize("experiment", ["random", "hyperband"])
+@pytest.mark.parametrize("experiment", SEARCHES)
 def test_trial_score_equals_what_the_database_computes(tracked, experiment):
     repo = Repository(tracked.url)
     files = trial_files(tracked.dirs[experiment])
@@ -112,7 +118,7 @@ def test_trial_score_equals_what_the_database_computes(tracked, experiment):
             assert summary.std is not None and summary.std >= 0
     [info] = [e for e in repo.experiments() if e.name == experiment]
     assert (info.objective, info.direction) == (
-        ("val_accuracy", "max") if experiment == "random" else ("val_loss", "min"))
+        ("val_loss", "min") if experiment == "hyperband" else ("val_accuracy", "max"))
 
 
 def test_trials_command(tracked):
