@@ -126,6 +126,15 @@ def test_trials_command(tracked):
     assert out.code == 0, out.err
     assert out.out.count('"status": "completed"') == 2
     assert '"mean val_accuracy"' in out.out and '"batch_size"' in out.out
+    # tracker runs tells a trial's executions apart
+    out = run_cli("runs", "-e", "random", "--url", tracked.url, "--format", "csv")
+    assert out.code == 0, out.err
+    header, *lines = out.out.strip().splitlines()
+    assert header.startswith("id,experiment,trial,execution,attempt,status,started,")
+    cells = [line.split(",") for line in lines]
+    assert sorted((c[2], c[3], c[4]) for c in cells) == sorted(
+        (r.trial_id, str(r.execution), "0") for r in Repository(tracked.url).runs("random"))
+    assert sorted(c[3] for c in cells) == ["0", "0", "1", "1"]
 
 
 # -- failures ---------------------------------------------------------------------------------

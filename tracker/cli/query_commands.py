@@ -58,16 +58,14 @@ def runs(
     """
     filters = dict(_parse_where(item) for item in where or [])
     found = Repository(url, stale_after=stale_after).runs(experiment, where=filters, status=status)
-    rows = [
-        {
-            "id": r.id,
-            "experiment": r.experiment,
-            "trial": r.trial_id,
-            "status": r.status,
-            "started": r.started_at,
-        }
-        for r in found
-    ]
+    # keras-tuner runs: several per trial, told apart by execution (and retry attempt).
+    trials = any(r.trial_id is not None for r in found)
+    rows = []
+    for r in found:
+        row = {"id": r.id, "experiment": r.experiment, "trial": r.trial_id}
+        if trials:
+            row.update(execution=r.execution, attempt=r.attempt)
+        rows.append({**row, "status": r.status, "started": r.started_at})
     _add_hyperparameter_columns(rows, [r.hyperparameters for r in found])
     show(rows, title=f"Runs ({len(rows)})", fmt=fmt)
 
