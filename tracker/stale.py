@@ -75,6 +75,11 @@ def last_seen() -> ColumnElement:
     return func.coalesce(r.c.heartbeat_at, r.c.started_at)
 
 
+def is_stale(before: dt.datetime) -> ColumnElement[bool]:
+    """A running run whose last sign of life is older than ``before``."""
+    return and_(r.c.status == RunStatus.RUNNING.value, last_seen() < before)
+
+
 def status_filter(statuses: str | Sequence[str], before: dt.datetime) -> ColumnElement[bool]:
     """A WHERE clause matching runs whose (derived) status is one of ``statuses``."""
     wanted = [statuses] if isinstance(statuses, str) else list(statuses)
@@ -85,7 +90,7 @@ def status_filter(statuses: str | Sequence[str], before: dt.datetime) -> ColumnE
     clauses = []
     for status in wanted:
         if status == STALE:
-            clauses.append(and_(running, last_seen() < before))
+            clauses.append(is_stale(before))
         elif status == RunStatus.RUNNING.value:
             clauses.append(and_(running, last_seen() >= before))
         else:
@@ -97,8 +102,7 @@ def status_column(before: dt.datetime | None) -> ColumnElement[str]:
     """The status to show, in SQL: ``stale`` for a running run not seen since ``before``."""
     if before is None:
         return r.c.status
-    stale = and_(r.c.status == RunStatus.RUNNING.value, last_seen() < before)
-    return case((stale, STALE), else_=r.c.status)
+    return case((is_stale(before), STALE), else_=r.c.status)
 
 
 def derived_status(status: str, heartbeat_at, started_at, before: dt.datetime | None) -> str:
@@ -117,7 +121,7 @@ def fail_stale_runs(
     ``ended_at`` becomes the last sign of life. A run that later reports again (its process was
     only cut off from the database) overwrites this with its real end.
     """
-    stale = and_(r.c.status == RunStatus.RUNNING.value, last_seen() < before)
+    stale = is_stale(before)
     if experiment_id is not None:
         stale = and_(stale, r.c.experiment_id == experiment_id)
     found = conn.execute(select(r.c.id, last_seen().label("seen")).where(stale).order_by(r.c.id))
