@@ -7,7 +7,7 @@ import os
 import resource
 import time
 
-from tracker import db
+from tracker.store import db
 
 from .common import Databases, Report, percentile, step
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
-from tracker import Repository, db
+from tracker import Repository
+from tracker.store import db
 
 from .common import Databases, Report, interleaved, ratio, step
 

@@ -13,7 +13,7 @@ import logging
 import time
 import warnings
 
-from tracker import db
+from tracker.store import db
 
 from .common import Databases, Report, installed, interleaved, ms, percentile, ratio, step
 

@@ -9,7 +9,8 @@ import math
 import time
 import warnings
 
-from tracker import Repository, db
+from tracker import Repository
+from tracker.store import db
 
 from .common import Databases, Report, installed, interleaved, ms, ratio, step, vacuum_analyze
 from .workload import Sweep

@@ -14,7 +14,7 @@ import time
 
 import sqlalchemy as sa
 
-from tracker import db
+from tracker.store import db
 
 from .common import Databases, Report, percentile, step
 
@@ -24,7 +24,7 @@ METRICS = {"loss": 0.51, "accuracy": 0.83, "val_loss": 0.62, "val_accuracy": 0.7
 
 def _worker(way: str, url: str, journal: str, epochs: int, start_at: float, queue) -> None:
     from tracker import Repository
-    from tracker.recorder import RunRecorder
+    from tracker.capture.recorder import RunRecorder
 
     try:
         repo = Repository(url) if way == "sync" else RunRecorder(url, journal_dir=journal)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from tracker import db, schema
+from tracker.store import db, schema
 
 PG_ADMIN_URL = os.environ.get(
     "TRACKER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -9,7 +9,7 @@ import argparse
 
 from sqlalchemy import event
 
-from tracker import db
+from tracker.store import db
 
 from .bench_queries import load
 from .common import Databases

@@ -1,14 +1,15 @@
 """Alembic environment for sweep-tracker.
 
-The package (``tracker.schema``) hands an open connection in ``config.attributes``. A developer
-running the ``alembic`` command from the checkout gets an engine from ``tracker.db``: the URL is
-``-x url=...``, else ``TRACKER_DATABASE_URL``, else ``sqlite:///tracker.db``.
+The package (``tracker.store.schema``) hands an open connection in ``config.attributes``. A
+developer running the ``alembic`` command from the checkout gets an engine from
+``tracker.store.db``: the URL is ``-x url=...``, else ``TRACKER_DATABASE_URL``, else
+``sqlite:///tracker.db``.
 """
 
 from alembic import context
 
-from tracker import db
-from tracker.models import Base
+from tracker.store import db
+from tracker.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

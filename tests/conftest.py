@@ -20,8 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from tracker import db, schema
-from tracker.models import Base
+from tracker.store import db, schema
+from tracker.store.models import Base
 
 pytest_plugins = ["analysis_fixtures"]  # the sweeps shared by the plot and report tests
 

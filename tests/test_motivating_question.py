@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from cli_helpers import run_cli
 
-from tracker import Repository, db
+from tracker import Repository
+from tracker.store import db
 
 keras = pytest.importorskip("keras")
 from keras_helpers import make_data, make_model  # noqa: E402

@@ -14,8 +14,9 @@ from urllib.parse import quote
 import pytest
 from cli_helpers import run_cli
 
-from tracker import DatabaseError, Repository, SchemaError, TrackerError, db, schema
-from tracker.journal import journal_files
+from tracker import DatabaseError, Repository, SchemaError, TrackerError
+from tracker.capture.journal import journal_files
+from tracker.store import db, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["tracker", "migrations", "tests", "benchmarks"]
@@ -196,7 +197,7 @@ def test_password_never_shown_by_the_library(postgres, every_log_record, journal
             Repository(url.replace("postgresql", "mysql"))
         seen.append(str(bad_url.value))
 
-        from tracker.recorder import RunRecorder
+        from tracker.capture.recorder import RunRecorder
 
         recorder = RunRecorder(db.resolve_url(url).set(port=1).render_as_string(
             hide_password=False))

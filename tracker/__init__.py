@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import _moved
+from ._version import __version__ as __version__
 from .errors import DatabaseError, NotFoundError, SchemaError, TrackerError, TrackingWarning
-from .records import (
+from .store.records import (
     BatchPoint,
     ExperimentInfo,
     GroupBest,
@@ -24,11 +26,12 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    from .callback import TrackingCallback
     from .repository import Repository
-    from .tuner import track
+    from .training.callback import TrackingCallback
+    from .training.tuner import track
 
-__version__ = "0.1.0"
+
+_moved.install()  # tracker.db, tracker.callback, ... keep working: see tracker/_moved.py
 
 __all__ = [
     "BatchPoint",
@@ -55,11 +58,11 @@ def __getattr__(name: str):
 
         return Repository
     if name == "TrackingCallback":
-        from .callback import TrackingCallback
+        from .training.callback import TrackingCallback
 
         return TrackingCallback
     if name == "track":
-        from .tuner import track
+        from .training.tuner import track
 
         return track
     raise AttributeError(f"module 'tracker' has no attribute {name!r}")

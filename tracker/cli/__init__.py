@@ -1,7 +1,9 @@
 """The ``tracker`` command: a thin shell over the library, one module per group of commands.
 
 Every command turns a library error into a one-line message and a non-zero exit; no
-traceback reaches the user, and URLs are printed with their password masked.
+traceback reaches the user, and URLs are printed with their password masked. May import
+everything else, but loads the library only when a command runs (``lazy``), so that
+``tracker --help`` starts without SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def main() -> None:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    from ..db import mask_text
+    from ..store.db import mask_text
 
     print(f"error: {mask_text(message)}", file=sys.stderr)
     raise SystemExit(code)

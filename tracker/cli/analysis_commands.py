@@ -44,7 +44,7 @@ def export(
     """
     from rich.console import Console
 
-    from ..exports import export as write
+    from ..analysis.exports import export as write
 
     console = Console(stderr=True)
     with console.status(f"Exporting {kind} ...") as status:
@@ -90,7 +90,7 @@ def report(
     """
     from rich.console import Console
 
-    from ..report import write_report
+    from ..analysis.report import write_report
 
     console = Console(stderr=True)
     with console.status("Building the report ..."):

@@ -18,7 +18,7 @@ def demo(url: Url = None) -> None:
 
     Example: tracker demo
     """
-    from ..demo import run_demo
+    from ..training.demo import run_demo
 
     typer.echo(f"Recording a demo keras-tuner search into {db.mask_url(db.resolve_url(url))} ...")
     experiment = run_demo(url, progress=typer.echo)

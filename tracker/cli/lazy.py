@@ -18,8 +18,8 @@ class _Module:
         return getattr(importlib.import_module(self._name), attribute)
 
 
-db = _Module("tracker.db")
-schema = _Module("tracker.schema")
+db = _Module("tracker.store.db")
+schema = _Module("tracker.store.schema")
 
 
 def Repository(*args: Any, **kwargs: Any):
@@ -30,7 +30,7 @@ def Repository(*args: Any, **kwargs: Any):
 
 
 def parse_cli_value(text: str) -> Any:
-    """``tracker.values.parse_cli_value``, imported on first use."""
-    from ..values import parse_cli_value as parse
+    """``tracker.store.values.parse_cli_value``, imported on first use."""
+    from ..store.values import parse_cli_value as parse
 
     return parse(text)

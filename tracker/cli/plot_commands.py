@@ -23,8 +23,8 @@ Output = Annotated[Path, typer.Option("--output", "-o", help="Image file: .png, 
 
 def _draw(output: Path, draw) -> None:
     """Check ``output`` first (no drawing for a file that cannot be written), then draw."""
-    from ..plots import save_figure
-    from ..plots._common import image_path
+    from ..analysis.plots import save_figure
+    from ..analysis.plots._common import image_path
 
     image_path(output)
     save_figure(draw(), output)
@@ -48,7 +48,7 @@ def curves(
 
     Example: tracker plot curves --metric val_loss --group-by learning_rate -o curves.png
     """
-    from ..plots import plot_curves
+    from ..analysis.plots import plot_curves
 
     _draw(output, lambda: plot_curves(url, metric, group_by=group_by, experiment=experiment))
 
@@ -67,7 +67,7 @@ def hparams(
 
     Example: tracker plot hparams --metric val_accuracy -e mnist -o hparams.png
     """
-    from ..plots import plot_hparams
+    from ..analysis.plots import plot_hparams
 
     _draw(output, lambda: plot_hparams(url, metric, experiment=experiment, mode=mode,
                                        highlight=highlight))
@@ -87,6 +87,6 @@ def compare(
 
     Example: tracker plot compare --group-by batch_size --metric val_accuracy -o compare.png
     """
-    from ..plots import plot_compare
+    from ..analysis.plots import plot_compare
 
     _draw(output, lambda: plot_compare(url, group_by, metric, experiment=experiment, mode=mode))

@@ -42,7 +42,7 @@ def sync(
 
     Example: tracker sync --journal-dir /scratch/journal
     """
-    from ..sync import sync as sync_journals
+    from ..capture.sync import sync as sync_journals
 
     results = sync_journals(url, journal_dir, dry_run=dry_run, progress=typer.echo)
     if not results:

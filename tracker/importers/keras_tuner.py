@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TrackerError
-from ..repository import Repository
-from ..trial_queries import mean_and_std
+from ..store.repository import Repository
+from ..store.trial_queries import mean_and_std
 
 SOURCE = "keras-tuner-import"
 _NAMESPACE = uuid.UUID("6f1c0b52-4a57-4f35-9d0e-2a4c8f0b7e11")

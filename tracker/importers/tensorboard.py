@@ -19,7 +19,7 @@ from ..errors import TrackerError
 from .tensorboard_reader import RunLog, find_runs, read_run
 
 if TYPE_CHECKING:
-    from ..repository import Repository
+    from ..store.repository import Repository
 
 SOURCE = "tensorboard-import"
 _NAMESPACE = uuid.UUID("6f1c2b0e-6a53-4c1e-9d8e-2b7f3c5a9e41")  # run keys of this importer

@@ -1,0 +1,277 @@
+"""What the plots share: the data they draw from, grouping runs by a hyperparameter, colours,
+axis scales, number labels, and writing a figure to a file."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...errors import DirectionError, TrackerError
+from ...optional import require
+from .. import dataframes
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from ...store.repository import Repository
+
+MAX_GROUPS = 10  # more distinct values than this are binned (numbers) or folded into "other"
+NUMERIC_BINS = 6
+FORMATS = (".png", ".svg", ".pdf")
+BEST_COLOR = "#d62728"
+RUN_COLOR = "#4c72b0"
+MISSING = "(none)"
+
+
+@dataclass
+class Sweep:
+    """The runs (and, per metric, the epochs) of one experiment or of the whole database,
+    loaded once and shared by every plot of a report.
+
+    >>> sweep = Sweep(Repository("sqlite:///tracker.db"), "mnist")        # doctest: +SKIP
+    """
+
+    repo: Repository
+    experiment: str | None = None
+    modes: dict[str, str] = field(default_factory=dict)
+    _epochs: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, source: Sweep | Repository | str | None, experiment: str | None,
+           mode: str | None = None, metric: str | None = None) -> Sweep:
+        """``source`` as a Sweep: a Sweep as it is, else a Repository or URL."""
+        if isinstance(source, Sweep):
+            return source
+        from ...store.repository import Repository
+
+        repo = source if isinstance(source, Repository) else Repository(source)
+        return cls(repo, experiment, {metric: mode} if mode and metric else {})
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        return dataframes.to_dataframe(self.repo, self.experiment, modes=self.modes)
+
+    def epochs(self, metric: str) -> pd.DataFrame:
+        if metric not in self._epochs:
+            self._epochs[metric] = dataframes.to_dataframe(
+                self.repo, self.experiment, kind="epochs", metrics=[metric]
+            )
+        return self._epochs[metric]
+
+    @property
+    def title(self) -> str:
+        return f"experiment {self.experiment!r}" if self.experiment else "all experiments"
+
+    def hyperparameters(self) -> dict[str, str]:
+        """column -> hyperparameter name."""
+        return dict(self.runs.attrs.get("hyperparameters", {}))
+
+    def check_metric(self, metric: str) -> None:
+        known = self.runs.attrs.get("metrics", [])
+        if metric not in known:
+            hint = f" (recorded: {', '.join(known)})" if known else " (no metrics recorded yet)"
+            raise TrackerError(f"no metric {metric!r} in {self.title}{hint}")
+
+    def direction(self, metric: str) -> str:
+        self.check_metric(metric)
+        direction = self.runs.attrs["directions"].get(metric)
+        if direction is None:
+            raise DirectionError(
+                f"cannot tell whether a higher or lower {metric!r} is better: pass mode='max' "
+                "or 'min' (--mode on the command line)"
+            )
+        return direction
+
+    def best(self, metric: str) -> pd.Series:
+        """Each run's best finite value of ``metric`` (NaN where it has none)."""
+        self.direction(metric)
+        return self.runs[f"{metric}_best"]
+
+    def column(self, hyperparameter: str) -> str:
+        """The runs frame's column of a hyperparameter, or a clear error."""
+        columns = self.hyperparameters()
+        for column, name in columns.items():
+            if name == hyperparameter:
+                return column
+        known = ", ".join(sorted(columns.values())) or "none"
+        raise TrackerError(f"no hyperparameter {hyperparameter!r} in {self.title} (known: {known})")
+
+
+# -- groups -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Groups:
+    """Runs split into at most ``MAX_GROUPS`` groups: ``labels`` (one per run, in the runs'
+    order), ``order`` (the group labels in display order) and a colour per group."""
+
+    labels: list[str]
+    order: list[str]
+    colors: dict[str, Any]
+    numeric: bool
+
+
+def group_runs(values: pd.Series | None, size: int) -> Groups:
+    """Group ``size`` runs by a hyperparameter's values (None: one group): one group per value
+    when there are few, else numeric ranges (log-spaced when the values are) or the most common
+    values plus "other"."""
+    if values is None:
+        return Groups(["all runs"] * size, ["all runs"], {"all runs": RUN_COLOR}, False)
+    values = hashable(values)
+    present = values.dropna()
+    distinct = sorted(set(present.tolist()), key=sort_key)
+    numeric = bool(distinct) and all(is_number(v) for v in distinct)
+    if len(distinct) <= MAX_GROUPS:
+        names = {v: label(v) for v in distinct}
+        labels = [MISSING if _missing(v) else names[v] for v in values.tolist()]
+        order = [names[v] for v in distinct]
+    elif numeric:
+        labels, order = _bins(values, log=log_scaled(distinct))
+    else:
+        common = present.astype(str).value_counts().index[: MAX_GROUPS - 1].tolist()
+        labels = [
+            MISSING if _missing(v) else (label(v) if str(v) in common else "other")
+            for v in values.tolist()
+        ]
+        order = [*sorted({label(v) for v in present if str(v) in common}), "other"]
+    if MISSING in labels:
+        order.append(MISSING)
+    return Groups(labels, order, palette(order, numeric and MISSING not in order), numeric)
+
+
+def _bins(values: pd.Series, *, log: bool) -> tuple[list[str], list[str]]:
+    np = require("numpy", "plots")
+    pd = require("pandas", "plots")
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    lo, hi = numbers.min(), numbers.max()
+    edges = (np.geomspace(lo, hi, NUMERIC_BINS + 1) if log
+             else np.linspace(lo, hi, NUMERIC_BINS + 1))
+    edges[0], edges[-1] = lo, hi
+    names = [f"{label(edges[i], digits=2)} to {label(edges[i + 1], digits=2)}"
+             for i in range(NUMERIC_BINS)]
+    index = np.clip(np.searchsorted(edges, numbers.to_numpy(), side="right") - 1, 0,
+                    NUMERIC_BINS - 1)
+    labels = [MISSING if math.isnan(x) else names[i] for x, i in zip(numbers, index, strict=True)]
+    used = set(labels)
+    return labels, [n for n in names if n in used]
+
+
+def palette(order: list[str], sequential: bool) -> dict[str, Any]:
+    """Colours by group: a sequential map (dark to light, never the faint end) for ordered
+    numbers, else distinct categorical colours; a missing value is grey."""
+    from matplotlib import colormaps
+
+    shown = [g for g in order if g != MISSING]
+    if sequential and len(shown) > 1:
+        cmap = colormaps["viridis"]
+        colors = {g: cmap(0.85 * i / (len(shown) - 1)) for i, g in enumerate(shown)}
+    else:
+        cmap = colormaps["tab10"]
+        colors = {g: cmap(i % 10) for i, g in enumerate(shown)}
+    colors[MISSING] = "#999999"
+    return colors
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+def hashable(values: pd.Series) -> pd.Series:
+    """Lists and dicts (JSON hyperparameters) as their JSON text, so they can be grouped."""
+    if values.dtype != object:
+        return values
+    return values.map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (list, dict))
+                      else v)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _missing(value: Any) -> bool:
+    pd = require("pandas", "plots")
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists
+        return False
+
+
+def sort_key(value: Any) -> tuple:
+    if is_number(value):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def label(value: Any, width: int = 18, digits: int = 3) -> str:
+    """A short, readable label: 0.001, 3e-05, 128, adam, true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if is_number(value) or hasattr(value, "item"):
+        number = float(value)
+        if number.is_integer() and abs(number) < 1e15:
+            return str(int(number))
+        return format(number, f".{digits}g")
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def log_scaled(values) -> bool:
+    """Whether positive numbers spread over decades and bunch at the low end on a linear axis
+    (a learning rate, a batch size doubling): then a log axis shows them evenly."""
+    distinct = sorted({float(v) for v in values if is_number(v) and math.isfinite(v)})
+    if len(distinct) < 3 or distinct[0] <= 0 or distinct[-1] / distinct[0] < 10:
+        return False
+    middle = distinct[len(distinct) // 2] if len(distinct) % 2 else (
+        distinct[len(distinct) // 2 - 1] * distinct[len(distinct) // 2]) ** 0.5
+    return (middle - distinct[0]) / (distinct[-1] - distinct[0]) < 0.25
+
+
+def finite(series: pd.Series) -> pd.Series:
+    """A float Series with +/-inf turned into NaN (matplotlib leaves NaN out)."""
+    np = require("numpy", "plots")
+    return series.astype("float64").replace([np.inf, -np.inf], np.nan)
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A Figure not tied to pyplot (no global state, no display needed: the Agg canvas)."""
+    require("matplotlib", "plots")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure
+
+
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` as PNG, SVG or PDF, chosen by the file's extension.
+
+    >>> save_figure(plot_curves(repo, "val_loss"), "curves.png")          # doctest: +SKIP
+    """
+    path = image_path(path)
+    figure.savefig(path, dpi=150)
+    return path
+
+
+def image_path(path: str | Path) -> Path:
+    """``path`` if a figure can be written there (.png, .svg or .pdf in an existing folder),
+    else a clear error (checked before the drawing work)."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise TrackerError(
+            f"cannot tell the image format of {str(path)!r}: use .png, .svg or .pdf"
+        )
+    if not path.parent.is_dir():
+        raise TrackerError(f"cannot write {str(path)!r}: there is no folder {path.parent}")
+    return path
+
+
+def no_data(figure: Figure, message: str) -> Figure:
+    """A figure that says why there is nothing to draw (rather than an empty frame)."""
+    figure.text(0.5, 0.5, message, ha="center", va="center", fontsize=13, wrap=True)
+    return figure

@@ -1,0 +1,236 @@
+"""The runs DataFrame: one row per run with its details, one typed column per hyperparameter,
+and per metric its best and its last value.
+
+A fixed number of set-based statements whatever the number of runs: the runs; the names (and
+kinds) of the hyperparameters and metrics; then the hyperparameters and the per-run metric
+summaries (``run_metrics``, kept by the database) pivoted in SQL to one row per run by
+conditional aggregation. The driver then hands over one row per run rather than one per run and
+name, which is where the time goes at 10,000 runs (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Connection, Select, Table, case, func, select
+
+from ..errors import DirectionError
+from ..optional import require
+from ..store.models import HyperparameterKind
+from ..store.stale import status_column
+from ..store.values import check_mode, decode_hyperparameter, infer_direction
+from ..store.writes import experiments as e
+from ..store.writes import hyperparameters as h
+from ..store.writes import run_metrics as summaries
+from ..store.writes import runs as r
+from .frames import decode_values, fetch, pandas, run_ids_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+RUN_COLUMNS = (
+    "run_id", "key", "experiment", "name", "trial_id", "execution", "status", "source",
+    "started_at", "ended_at", "duration_s", "score", "last_epoch",
+)
+# Only for a hyperparameter whose name is taken by another column.
+HYPERPARAMETER_PREFIX = "hp."
+# Result columns per pivot statement: well under SQLite's 2,000 and PostgreSQL's 1,664.
+COLUMNS_PER_STATEMENT = 300
+
+
+def runs_frame(
+    conn: Connection,
+    experiment_id: int | None,
+    *,
+    modes: Mapping[str, str] | None = None,
+    stale_before: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """One row per run: its details, one typed column per hyperparameter, and per metric
+    ``<metric>_best`` (best finite value over its epochs, in the metric's direction) and
+    ``<metric>_last`` (the value at its last epoch, NaN and +/-inf as such).
+
+    A metric whose direction cannot be told from its name or the experiment's objective (nor
+    from ``modes``) gets only a ``_last`` column. With ``stale_before``, a running run not seen
+    since then has the status ``stale``, as in ``Repository.runs``. ``frame.attrs`` holds
+    ``hyperparameters`` (column -> name), ``metrics`` and ``directions``.
+    """
+    pd = pandas()
+    base = _base(pd, conn, experiment_id, stale_before)
+    order = base["run_id"].to_numpy()
+    run_ids = run_ids_of(experiment_id)
+
+    metrics = [name for (name,) in _distinct(conn, select(summaries.c.name), summaries, run_ids)]
+    directions = _directions(conn, metrics, experiment_id, modes or {})
+    metric_columns, last_epoch = _metric_columns(conn, run_ids, metrics, directions, order)
+    base["last_epoch"] = pd.array(last_epoch, dtype="Int64")
+
+    taken = set(base.columns) | set(metric_columns)
+    hp_columns = _hyperparameter_columns(pd, conn, run_ids, order, base.index, taken)
+    hp_frame = pd.DataFrame({column: series for column, (_, series) in hp_columns.items()},
+                            index=base.index)
+    frame = pd.concat([base, hp_frame, pd.DataFrame(metric_columns, index=base.index)], axis=1)
+    frame.attrs = {
+        "hyperparameters": {column: name for column, (name, _) in hp_columns.items()},
+        "metrics": metrics,
+        "directions": directions,
+    }
+    return frame
+
+
+def _base(
+    pd, conn: Connection, experiment_id: int | None, stale_before: dt.datetime | None
+) -> pd.DataFrame:
+    np = require("numpy", "DataFrames")
+    stmt = (
+        select(
+            r.c.id, r.c.key, e.c.name, r.c.name, r.c.trial_id, r.c.execution,
+            status_column(stale_before), r.c.source, r.c.started_at, r.c.ended_at, r.c.score,
+        )
+        .join(e, e.c.id == r.c.experiment_id)
+        .order_by(r.c.id)
+    )
+    if experiment_id is not None:
+        stmt = stmt.where(r.c.experiment_id == experiment_id)
+    rows = fetch(conn, stmt)
+    names = [c for c in RUN_COLUMNS if c not in ("duration_s", "last_epoch")]
+    columns = zip(*rows, strict=True) if rows else [()] * len(names)
+    base = pd.DataFrame({n: np.array(v, dtype=object) for n, v in zip(names, columns, strict=True)})
+    for column in ("started_at", "ended_at"):
+        base[column] = pd.to_datetime(base[column], utc=True)
+    base["duration_s"] = (base["ended_at"] - base["started_at"]).dt.total_seconds()
+    for column, dtype in (("run_id", "int64"), ("execution", "int64"), ("score", "float64")):
+        base[column] = base[column].astype(dtype)
+    for column in ("key", "experiment", "name", "trial_id", "status", "source"):
+        base[column] = base[column].astype(pd.StringDtype())
+    return base
+
+
+def _distinct(conn: Connection, stmt: Select, table: Table, run_ids: Select | None) -> list:
+    if run_ids is not None:
+        stmt = stmt.where(table.c.run_id.in_(run_ids))
+    return sorted(fetch(conn, stmt.distinct()))
+
+
+def _pivot(conn: Connection, table: Table, run_ids: Select | None,
+           expressions: Sequence[ColumnElement], order) -> list:
+    """Each aggregate expression per run (``GROUP BY run_id``), as object arrays aligned on
+    ``order`` (ascending run ids), None where a run has no row."""
+    np = require("numpy", "DataFrames")
+    arrays = []
+    for start in range(0, len(expressions), COLUMNS_PER_STATEMENT):
+        chunk = expressions[start:start + COLUMNS_PER_STATEMENT]
+        stmt = select(table.c.run_id, *chunk).group_by(table.c.run_id)
+        if run_ids is not None:
+            stmt = stmt.where(table.c.run_id.in_(run_ids))
+        rows = fetch(conn, stmt)
+        ids, *columns = zip(*rows, strict=True) if rows else [()] * (len(chunk) + 1)
+        ids = np.array(ids, dtype="int64")
+        positions = np.minimum(np.searchsorted(order, ids), max(len(order) - 1, 0))
+        known = (order[positions] == ids) if len(order) else ids[:0].astype(bool)
+        for values in columns:
+            aligned = np.full(len(order), None, dtype=object)
+            aligned[positions[known]] = np.array(values, dtype=object)[known]
+            arrays.append(aligned)
+    return arrays
+
+
+def _metric_columns(conn, run_ids, metrics: list[str], directions: Mapping[str, str], order):
+    """``<metric>_best`` (where the direction is known) and ``<metric>_last`` arrays, and each
+    run's last epoch (None without metrics)."""
+    np = require("numpy", "DataFrames")
+    s = summaries
+    expressions: list[ColumnElement] = [func.max(s.c.last_epoch)]
+    for metric in metrics:
+        mine = s.c.name == metric
+        if metric in directions:
+            best = s.c.high if directions[metric] == "max" else s.c.low
+            expressions.append(func.max(case((mine, best))))
+        expressions += [func.max(case((mine, s.c.last_value))),
+                        func.max(case((mine, s.c.last_kind)))]
+    arrays = iter(_pivot(conn, s, run_ids, expressions, order))
+    last_epoch = next(arrays)
+    columns: dict[str, Any] = {}
+    for metric in metrics:
+        if metric in directions:
+            columns[f"{metric}_best"] = np.array(next(arrays), dtype="float64")
+        value, kind = next(arrays), next(arrays)
+        kind[kind == None] = 0  # noqa: E711 - elementwise: runs without the metric
+        columns[f"{metric}_last"] = decode_values(np.array(value, dtype="float64"), kind)
+    return columns, last_epoch
+
+
+def _hyperparameter_columns(pd, conn, run_ids, order, index, taken: set[str]):
+    """column -> (hyperparameter name, typed Series in the order of ``order``)."""
+    kinds: dict[str, set[str]] = {}
+    for name, kind in _distinct(conn, select(h.c.name, h.c.kind), h, run_ids):
+        kinds.setdefault(name, set()).add(kind)
+    expressions: list[ColumnElement] = []
+    for name, found in kinds.items():
+        expressions.append(func.max(case((h.c.name == name, h.c.text_value))))
+        if len(found) > 1:  # mixed kinds: each value needs its own
+            expressions.append(func.max(case((h.c.name == name, h.c.kind))))
+    arrays = iter(_pivot(conn, h, run_ids, expressions, order))
+    columns = {}
+    for name, found in kinds.items():
+        texts = next(arrays)
+        row_kinds = next(arrays) if len(found) > 1 else [next(iter(found))] * len(texts)
+        values = [
+            None if text is None and kind != HyperparameterKind.NONE.value
+            else decode_hyperparameter(kind, None, text)
+            for text, kind in zip(texts, row_kinds, strict=True)
+        ]
+        column = HYPERPARAMETER_PREFIX + name if name in taken else name
+        columns[column] = (name, typed_series(pd, values, found, index))
+    return columns
+
+
+def typed_series(pd, values: Sequence[Any], kinds: set[str], index) -> pd.Series:
+    """A Series of hyperparameter values with the narrowest dtype that holds them: int64 (or
+    nullable Int64 when some are missing), float64, bool (or boolean), string, else object."""
+    present = set(kinds) - {HyperparameterKind.NONE.value}
+    missing = any(v is None for v in values)
+    numeric = {HyperparameterKind.INT.value, HyperparameterKind.FLOAT.value}
+    if present == {HyperparameterKind.INT.value}:
+        dtype = "Int64" if missing else "int64"
+    elif present and present <= numeric:
+        dtype = "float64"
+        values = [float("nan") if v is None else v for v in values]
+    elif present == {HyperparameterKind.BOOL.value}:
+        dtype = "boolean" if missing else "bool"
+    elif present == {HyperparameterKind.STR.value}:
+        dtype = pd.StringDtype()
+    else:
+        dtype = object
+    try:
+        return pd.Series(values, index=index, dtype=dtype)
+    except (OverflowError, TypeError, ValueError):  # e.g. an int beyond 64 bits
+        return pd.Series(values, index=index, dtype=object)
+
+
+def _directions(
+    conn: Connection, metrics, experiment_id: int | None, modes: Mapping[str, str]
+) -> dict[str, str]:
+    """Each metric's direction as ``Repository.direction`` decides it: ``modes``, else the
+    experiment's objective direction, else the name. Metrics with none are left out."""
+    stmt = select(e.c.objective, e.c.direction).where(
+        e.c.objective.is_not(None), e.c.direction.is_not(None)
+    )
+    if experiment_id is not None:
+        stmt = stmt.where(e.c.id == experiment_id)
+    objectives: dict[str, set[str]] = {}
+    for objective, direction in conn.execute(stmt):
+        objectives.setdefault(objective, set()).add(direction)
+    directions = {}
+    for metric in sorted(metrics):
+        if metric in modes:
+            directions[metric] = check_mode(modes[metric])
+        elif len(objectives.get(metric, ())) == 1:
+            directions[metric] = next(iter(objectives[metric]))
+        else:
+            try:
+                directions[metric] = infer_direction(metric)
+            except DirectionError:
+                pass
+    return directions
