@@ -19,6 +19,21 @@ class NotFoundError(TrackerError, LookupError):
     """A run or experiment that was asked for does not exist."""
 
 
+class UnknownNameError(NotFoundError):
+    """A metric or hyperparameter name that the experiment (or database) never recorded.
+
+    ``known`` lists the names that were recorded (so a message, a CLI or a web page can offer
+    them), ``experiment`` names where they were looked for (None: every experiment).
+    """
+
+    def __init__(
+        self, message: str, *, known: tuple[str, ...] = (), experiment: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.known = tuple(known)
+        self.experiment = experiment
+
+
 class DirectionError(TrackerError, ValueError):
     """Whether a metric is better high or low could not be decided."""
 

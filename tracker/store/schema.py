@@ -30,11 +30,13 @@ _version_table = Table("alembic_version", MetaData(), Column("version_num", Stri
 
 def migrations_dir() -> Path:
     """The folder holding ``env.py`` and ``versions/``: packaged copy first, then the checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "migrations", here.parent / "migrations"):
+    package = Path(__file__).resolve().parents[1]  # tracker/
+    for candidate in (package / "migrations", package.parent / "migrations"):
         if (candidate / "env.py").is_file():
             return candidate
-    raise TrackerError(f"the migrations folder is missing next to {here}: reinstall sweep-tracker")
+    raise TrackerError(
+        f"the migrations folder is missing next to {package}: reinstall sweep-tracker"
+    )
 
 
 def alembic_config(connection: Connection | None = None):
