@@ -33,6 +33,7 @@ def _register() -> None:
         db_commands,
         demo_command,
         import_commands,
+        importance_command,
         plot_commands,
         query_commands,
         reliability_commands,
@@ -41,6 +42,7 @@ def _register() -> None:
 
     query_commands.register(app)
     app.command()(trial_commands.trials)
+    app.command()(importance_command.importance)
     analysis_commands.register(app)
     reliability_commands.register(app)
     app.command()(demo_command.demo)

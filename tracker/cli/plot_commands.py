@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import ExperimentName, Mode, Url
+from .options import Epochs, ExperimentName, Mode, Over, Url
+from .where_option import Where, where_of
 
 app = typer.Typer(
     help="Draw a sweep: learning curves, a metric against each hyperparameter, one box per "
@@ -90,3 +91,34 @@ def compare(
     from ..analysis.plots import plot_compare
 
     _draw(output, lambda: plot_compare(url, group_by, metric, experiment=experiment, mode=mode))
+
+
+@app.command()
+def parallel(
+    metric: Metric,
+    mode: Mode = None,
+    where: Where = None,
+    over: Over = Epochs.best,
+    axes: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--axis", "-a", help="Hyperparameter to draw, in this order (repeatable; "
+                     "default: every one that varies).", show_default=False),
+    ] = None,
+    highlight: Annotated[int, typer.Option(min=0, help="How many best runs to outline.")] = 10,
+    experiment: ExperimentName = None,
+    output: Output = Path("parallel.png"),
+    url: Url = None,
+) -> None:
+    """Parallel coordinates: one line per run through each hyperparameter and the metric.
+
+    An axis per hyperparameter that varies (log axes for values spread over decades,
+    categories for strings and booleans) and one for the metric; lines coloured by the
+    metric, the best runs on top.
+
+    Example: tracker plot parallel --metric val_accuracy -e mnist -o parallel.png
+    """
+    from ..analysis.plots import plot_parallel
+
+    _draw(output, lambda: plot_parallel(url, metric, experiment=experiment, mode=mode,
+                                        over=over.value, where=where_of(where),
+                                        hyperparameters=axes, highlight=highlight))
