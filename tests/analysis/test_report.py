@@ -78,7 +78,8 @@ def test_report_opens_in_chromium_without_errors(sweep_url, tmp_path, experiment
     assert "url(" not in text.replace("url(#", "")
     images = len(re.findall(r'<img [^>]*src="data:image/png;base64,', text))
     varying = 3  # batch_size, learning_rate, units (keras) / batch_size, learning_rate, optimizer
-    assert images == 2 + varying  # curves, hparams, one box plot per hyperparameter
+    # curves, hparams, parallel coordinates, one box plot per hyperparameter
+    assert images == 3 + varying
 
     probed = tmp_path / "probed.html"
     probed.write_text(text.replace("<head>", "<head>" + PROBE, 1))

@@ -11,8 +11,9 @@ from .options import Epochs, ExperimentName, Mode, Over, Url
 from .where_option import Where, where_of
 
 app = typer.Typer(
-    help="Draw a sweep: learning curves, a metric against each hyperparameter, one box per "
-    "group. Writes PNG, SVG or PDF by the file's extension (needs the analysis extra).",
+    help="Draw a sweep as a PNG, SVG or PDF file (needs the analysis extra).\n\n"
+    "Learning curves, a metric against each hyperparameter, one box per group, parallel "
+    "coordinates. The format is chosen by the file's extension.",
     no_args_is_help=True,
 )
 
@@ -44,8 +45,10 @@ def curves(
     output: Output = Path("curves.png"),
     url: Url = None,
 ) -> None:
-    """Learning curves: the metric at each epoch, one thin line per run coloured by its group,
-    each group's mean in bold (many distinct values are binned into ranges).
+    """Learning curves: the metric at each epoch, one line per run.
+
+    Runs are coloured by their group, each group's mean in bold (many distinct values are
+    binned into ranges).
 
     Example: tracker plot curves --metric val_loss --group-by learning_rate -o curves.png
     """
@@ -58,13 +61,17 @@ def curves(
 def hparams(
     metric: Metric,
     mode: Mode = None,
-    highlight: Annotated[int, typer.Option(min=1, help="How many best runs to highlight.")] = 5,
+    highlight: Annotated[
+        int, typer.Option(min=1, help="How many best runs to highlight (at most a quarter of "
+                          "the runs; the figure says when it shows fewer).")
+    ] = 5,
     experiment: ExperimentName = None,
     output: Output = Path("hparams.png"),
     url: Url = None,
 ) -> None:
-    """Each run's best value of the metric against each hyperparameter that varies (log axis
-    for values spread over decades, categories for strings), the best runs in red.
+    """Each run's best value of the metric against each hyperparameter that varies.
+
+    A log axis for values spread over decades, categories for strings; the best runs in red.
 
     Example: tracker plot hparams --metric val_accuracy -e mnist -o hparams.png
     """
@@ -83,8 +90,9 @@ def compare(
     output: Output = Path("compare.png"),
     url: Url = None,
 ) -> None:
-    """One box per value of a hyperparameter, over each run's best value of the metric, with
-    every run drawn as a point and the best run starred.
+    """One box per value of a hyperparameter, over each run's best value of the metric.
+
+    Every run is drawn as a point and the best run starred.
 
     Example: tracker plot compare --group-by batch_size --metric val_accuracy -o compare.png
     """
@@ -109,7 +117,7 @@ def parallel(
     output: Output = Path("parallel.png"),
     url: Url = None,
 ) -> None:
-    """Parallel coordinates: one line per run through each hyperparameter and the metric.
+    """Parallel coordinates: one line per run through its hyperparameters and metric.
 
     An axis per hyperparameter that varies (log axes for values spread over decades,
     categories for strings and booleans) and one for the metric; lines coloured by the
