@@ -97,7 +97,7 @@ class Repository(StoreRepository):
         ...     print(f"{row.name:15} {row.importance:.2f} {row.correlation:+.2f}")
         learning_rate   0.81 -0.62
         """
-        from .analysis.importance import importance
+        from .analysis.importance import rank
 
-        return importance(self, metric, experiment, over=over, where=where, mode=mode,
-                          seed=seed)
+        return rank(self, metric, experiment, over=over, where=where, mode=mode,
+                    seed=seed).rows

@@ -2,7 +2,7 @@
 evaluator, ``fanova``) and its Spearman rank correlation with it (scipy), over the completed
 runs of an experiment that have a finite value of the metric.
 
-``tracker.Repository.importance`` and ``tracker importance`` call ``importance`` here.
+``tracker.Repository.importance``, ``tracker importance`` and the report call ``rank`` here.
 """
 
 from __future__ import annotations
@@ -45,30 +45,6 @@ class Ranking:
     selected: int
 
 
-def importance(
-    repo: Repository,
-    metric: str | None = None,
-    experiment: str | None = None,
-    *,
-    over: str = "best",
-    where: Where = None,
-    mode: str | None = None,
-    seed: int = 0,
-) -> list[Importance]:
-    """One ``Importance(name, importance, correlation, runs)`` per hyperparameter that varies
-    across the completed runs of ``experiment`` with a finite ``metric``, most important first;
-    the importances sum to 1.
-
-    ``metric`` defaults to the experiment's objective; each run counts with its best value
-    (``over="last"``: its final one). ``where`` keeps some runs (see ``Repository.runs``).
-    The same ``seed`` gives the same answer.
-
-    >>> importance(repo, "val_accuracy", "mnist")                         # doctest: +SKIP
-    [Importance(name='learning_rate', importance=0.81, correlation=-0.62, runs=60), ...]
-    """
-    return rank(repo, metric, experiment, over=over, where=where, mode=mode, seed=seed).rows
-
-
 def rank(
     repo: Repository,
     metric: str | None = None,
@@ -79,8 +55,17 @@ def rank(
     mode: str | None = None,
     seed: int = 0,
 ) -> Ranking:
-    """``importance``'s rows with their context (a ``Ranking``): what the command and the
-    report show around them."""
+    """One ``Importance(name, importance, correlation, runs)`` per hyperparameter that varies
+    across the completed runs of ``experiment`` with a finite ``metric``, most important first
+    (the importances sum to 1), in a ``Ranking`` that says what was ranked over which runs.
+
+    ``metric`` defaults to the experiment's objective; each run counts with its best value
+    (``over="last"``: its final one). ``where`` keeps some runs (see ``Repository.runs``).
+    The same ``seed`` gives the same answer.
+
+    >>> rank(repo, "val_accuracy", "mnist").rows                         # doctest: +SKIP
+    [Importance(name='learning_rate', importance=0.81, correlation=-0.62, runs=60), ...]
+    """
     require_all(("pandas", "optuna", "sklearn", "scipy"), PURPOSE)
     frame = selected_runs(repo, experiment, where=where,
                           modes={metric: mode} if metric and mode else None)
