@@ -230,3 +230,17 @@ def test_importance_command(sweeps):
         in out.err
     out = run_cli("importance", "-e", "tiny", "-m", "val_accuracy", "--url", sweeps)
     assert out.code == 1 and "at least 5 completed runs" in out.err
+
+
+def test_a_large_sweep_is_sampled_with_the_seed(sweeps, monkeypatch):
+    from tracker.analysis import fanova
+    from tracker.analysis.importance import rank
+
+    monkeypatch.setattr(fanova, "MAX_RUNS", 60)
+    repo = Repository(sweeps)
+    ranking = rank(repo, "val_accuracy", "synthetic")
+    assert (ranking.used, ranking.forest) == (TRIALS, 60)
+    assert [row.name for row in ranking.rows] == ["learning_rate", "units", "dummy"]
+    assert {row.runs for row in ranking.rows} == {TRIALS}  # correlations: every run
+    assert rank(repo, "val_accuracy", "synthetic").rows == ranking.rows
+    assert rank(repo, "val_accuracy", "synthetic", seed=2).rows != ranking.rows

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..errors import TrackerError
 from ..optional import require_all
 from ..store.records import Importance
-from .fanova import PURPOSE, fanova
+from .fanova import PURPOSE, fanova, sample
 from .scales import Dimension, dimension
 from .selection import Where, check_metric, default_metric, metric_values, scope, selected_runs
 
@@ -36,13 +36,15 @@ class TooFewRunsError(TrackerError, ValueError):
 class Ranking:
     """An answer with its context, for titles and captions: the ``rows``, the ``metric``
     (the objective when none was named), its ``direction`` (None with ``over="last"`` and no
-    known direction) and how many runs were ``used`` of the ``selected`` ones."""
+    known direction), how many runs were ``used`` of the ``selected`` ones, and how many of
+    those the forest was fitted to (``forest``: a random sample beyond ``fanova.MAX_RUNS``)."""
 
     rows: list[Importance]
     metric: str
     direction: str | None
     used: int
     selected: int
+    forest: int
 
 
 def rank(
@@ -87,7 +89,8 @@ def rank(
             for d in dimensions]
     rows.sort(key=lambda row: (-row.importance, row.name))
     direction = frame.attrs.get("directions", {}).get(metric)
-    return Ranking(rows, metric, direction, int(used.sum()), len(frame))
+    count = int(used.sum())
+    return Ranking(rows, metric, direction, count, len(frame), len(sample(count, seed)))
 
 
 def _usable(frame: pd.DataFrame, values: pd.Series, metric: str, experiment: str | None):

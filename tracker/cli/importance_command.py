@@ -54,10 +54,12 @@ def importance(
             line["share"] = "█" * round(row.importance * BAR_WIDTH)
         rows.append(line)
     which = "best" if over is Epochs.best else "final"
+    sampled = (f"; the forest on a random sample of {ranking.forest:,}"
+               if ranking.forest < ranking.used else "")
     show(rows, fmt=fmt, title=(
         f"Hyperparameter importance for the {which} {ranking.metric} of each run — "
-        f"experiment {experiment!r}, {ranking.used} of {ranking.selected} runs "
-        "(completed, with a finite value)"))
+        f"experiment {experiment!r}, {ranking.used:,} of {ranking.selected:,} runs "
+        f"(completed, with a finite value{sampled})"))
     if fmt == "table" and rows:
         console.print(
             f"[dim]importance: share of the variance of {ranking.metric} (fANOVA, seed {seed});"
