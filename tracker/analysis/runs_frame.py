@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Select, Table, case, func, sel
 
 from ..errors import DirectionError
 from ..optional import require
+from ..store.filters import RunSelection
 from ..store.models import HyperparameterKind
 from ..store.stale import status_column
 from ..store.values import check_mode, decode_hyperparameter, infer_direction
@@ -25,7 +26,7 @@ from ..store.writes import experiments as e
 from ..store.writes import hyperparameters as h
 from ..store.writes import run_metrics as summaries
 from ..store.writes import runs as r
-from .frames import decode_values, fetch, pandas, run_ids_of
+from .frames import decode_values, fetch, pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +43,7 @@ COLUMNS_PER_STATEMENT = 300
 
 def runs_frame(
     conn: Connection,
-    experiment_id: int | None,
+    selection: RunSelection | int | None,
     *,
     modes: Mapping[str, str] | None = None,
     stale_before: dt.datetime | None = None,
@@ -57,12 +58,13 @@ def runs_frame(
     ``hyperparameters`` (column -> name), ``metrics`` and ``directions``.
     """
     pd = pandas()
-    base = _base(pd, conn, experiment_id, stale_before)
+    selection = RunSelection.of(selection)
+    base = _base(pd, conn, selection, stale_before)
     order = base["run_id"].to_numpy()
-    run_ids = run_ids_of(experiment_id)
+    run_ids = selection.run_ids()
 
     metrics = [name for (name,) in _distinct(conn, select(summaries.c.name), summaries, run_ids)]
-    directions = _directions(conn, metrics, experiment_id, modes or {})
+    directions = _directions(conn, metrics, selection.experiment_id, modes or {})
     metric_columns, last_epoch = _metric_columns(conn, run_ids, metrics, directions, order)
     base["last_epoch"] = pd.array(last_epoch, dtype="Int64")
 
@@ -80,7 +82,7 @@ def runs_frame(
 
 
 def _base(
-    pd, conn: Connection, experiment_id: int | None, stale_before: dt.datetime | None
+    pd, conn: Connection, selection: RunSelection, stale_before: dt.datetime | None
 ) -> pd.DataFrame:
     np = require("numpy", "DataFrames")
     stmt = (
@@ -91,9 +93,7 @@ def _base(
         .join(e, e.c.id == r.c.experiment_id)
         .order_by(r.c.id)
     )
-    if experiment_id is not None:
-        stmt = stmt.where(r.c.experiment_id == experiment_id)
-    rows = fetch(conn, stmt)
+    rows = fetch(conn, selection.apply(stmt))
     names = [c for c in RUN_COLUMNS if c not in ("duration_s", "last_epoch")]
     columns = zip(*rows, strict=True) if rows else [()] * len(names)
     base = pd.DataFrame({n: np.array(v, dtype=object) for n, v in zip(names, columns, strict=True)})

@@ -44,7 +44,8 @@ def current(url: Url = None) -> None:
     head = schema.head_revision()
     missing = schema.missing_database(url)
     if missing is not None:
-        typer.echo(f"{where}: there is no database at {missing} (`tracker db upgrade` creates it)")
+        typer.echo(f"{where}: not migrated: there is no database at {missing} "
+                   "(`tracker db upgrade` creates it)")
     elif found is None:
         typer.echo(f"{where}: not migrated (run `tracker db upgrade`)")
     elif found == head:

@@ -313,7 +313,9 @@ def _syntax_error(text: str, exc: SyntaxError, start: int) -> FilterError:
         at = len(text.rstrip())
         return FilterError(f"filter {_show(text)}: it ends too early (a value or a name is "
                            "missing)", expression=text, position=(at, at))
-    if text[position] == "=" and text[position:position + 2] != "==":
+    if text[position:position + 2] in ("=<", "=>"):
+        message += f" (write {text[position + 1]}=)"
+    elif text[position] == "=" and text[position:position + 2] != "==":
         message += " (compare with ==)"
     return FilterError(f"filter {_show(text)}, column {position + 1}: {message}",
                        expression=text, position=(position, max(end, position + 1)))

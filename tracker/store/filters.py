@@ -68,6 +68,14 @@ class RunSelection:
     def filtered(self) -> bool:
         return self.clause is not None
 
+    @classmethod
+    def of(cls, value: RunSelection | int | None) -> RunSelection:
+        """``value`` as a selection: a selection as it is, an experiment id, or None (every
+        run)."""
+        if isinstance(value, RunSelection):
+            return value
+        return cls(experiment_id=value)
+
 
 def select_runs(
     conn: Connection,
