@@ -32,7 +32,7 @@ _OPERATORS = {
 _FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _MAX_LENGTH = 10_000
 # The old command-line form: one NAME=VALUE (a single "=", no comparison around it).
-_LEGACY = re.compile(r"\s*([^=<>!()'\"`\s][^=<>!()'\"`]*?)\s*=(?!=)(.*)", re.DOTALL)
+_LEGACY = re.compile(r"\s*([^=<>!()'\"`\s][^=<>!()'\"`]*?)\s*=(?![=<>])(.*)", re.DOTALL)
 
 Span = tuple[int, int]
 
