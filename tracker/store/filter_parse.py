@@ -267,15 +267,35 @@ class _Builder:
             return -value if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.Constant):
             value = node.value
+            if isinstance(value, str) and (problem := text_problem(value)):
+                raise self.fail(problem, node)
             if value is None or isinstance(value, (bool, str)):
                 return value
             if isinstance(value, (int, float)):
-                if isinstance(value, float) and not math.isfinite(value):
-                    raise self.fail("numbers must be finite", node)
+                if not finite_number(value):
+                    raise self.fail("numbers must be finite (and within float range)", node)
                 return value
         if self.is_name(node):
             raise self.fail("expected a value here, not a name (quote text: 'adam')", node)
         raise self.fail("expected a number, a string, True, False or None", node)
+
+
+def finite_number(value: int | float) -> bool:
+    """Whether a number can be compared in SQL: finite, and an int within float range."""
+    if isinstance(value, int):
+        return abs(value) < 2**1023
+    return math.isfinite(value)
+
+
+def text_problem(value: str) -> str | None:
+    """Why text cannot be a filter's value (no stored text holds it), or None."""
+    if "\x00" in value:
+        return "text with a NUL character never matches a stored value"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text holding a lone surrogate is not valid Unicode"
+    return None
 
 
 def describe(message: str, text: str, position: Span) -> str:

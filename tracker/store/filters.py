@@ -25,7 +25,6 @@ A filter (``where=``) is a filter expression (see ``filter_parse``), the old for
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -33,7 +32,17 @@ from typing import Any, Union
 from sqlalchemy import ColumnElement, Connection, Select, and_, select
 
 from ..errors import FilterError
-from .filter_parse import AllOf, Node, Ref, Test, legacy_item, parse, quote_name
+from .filter_parse import (
+    AllOf,
+    Node,
+    Ref,
+    Test,
+    finite_number,
+    legacy_item,
+    parse,
+    quote_name,
+    text_problem,
+)
 from .filter_sql import FilterCompiler
 from .values import parse_cli_value
 from .writes import runs as r
@@ -153,9 +162,11 @@ def _mapping_text(where: Mapping[str, Any]) -> str:
 def _literal(value: Any, text: str) -> Any:
     if getattr(value, "shape", None) == () and hasattr(value, "item"):
         value = value.item()  # NumPy scalars
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise FilterError(f"cannot filter by {value!r} in {text!r}: {problem}")
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, (int, float)) and finite_number(value):
         return value
     raise FilterError(f"cannot filter by {value!r} in {text!r}: use a finite number, text, "
                       "True, False or None")
