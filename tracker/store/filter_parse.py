@@ -233,6 +233,9 @@ class _Builder:
             values = tuple(self.literal(item) for item in right.elts)
             return Test(self.ref(left), op, values, span)
         for side in (left, right):
+            if isinstance(side, ast.BinOp) and isinstance(side.op, (ast.BitAnd, ast.BitOr)):
+                word = "and" if isinstance(side.op, ast.BitAnd) else "or"
+                raise self.fail(f"use '{word}' to combine tests", whole)
             if isinstance(side, ast.BinOp):
                 raise self.fail("arithmetic is not supported in filters", side)
         if self.is_name(left) and self.is_name(right):

@@ -135,7 +135,10 @@ def filter_text(where: Where) -> str:
         return where
     if isinstance(where, Mapping):
         return " and ".join(f"{k} == {v!r}" for k, v in where.items())
-    return " and ".join(f"({filter_text(part)})" for part in where or [])
+    parts = list(where or [])
+    if len(parts) == 1:
+        return filter_text(parts[0])
+    return " and ".join(f"({filter_text(part)})" for part in parts)
 
 
 # -- groups -----------------------------------------------------------------------------------
