@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Label, Select, and_, func, select
+from sqlalchemy import Connection, Label, Select, func, select
 
 from ..errors import NotFoundError
 from . import stale
@@ -120,15 +120,19 @@ def best_by(
 
     One statement, driven by the selected runs: each run's value of the hyperparameter and its
     best (or last) value of the metric are primary-key seeks (``hyperparameters``,
-    ``run_metrics``), so the plan does not hinge on table statistics; one window over the runs
-    then picks each group's winner, and one index seek per group finds its epoch."""
+    ``run_metrics``) in per-run sub-plans, never a join whose method the planner would pick
+    from statistics (a fresh database has none); one window over the runs then picks each
+    group's winner, and one index seek per group finds its epoch."""
     check_over(over)
-    hp = h.alias("grouped_by")
+
+    def of_run(column: str, run_id) -> Label:
+        own = h.alias(f"hp_{column}")
+        stmt = select(own.c[column]).where(own.c.run_id == run_id, own.c.name == hyperparameter)
+        return stmt.scalar_subquery().label(column)
+
     per_run = selection.apply(
-        select(r.c.id.label("run_id"), hp.c.kind, hp.c.num_value, hp.c.text_value,
+        select(r.c.id.label("run_id"), of_run("kind", r.c.id), of_run("text_value", r.c.id),
                run_value(metric, mode, over, r.c.id))
-        .select_from(r)
-        .join(hp, and_(hp.c.run_id == r.c.id, hp.c.name == hyperparameter))
     ).subquery()
     group = (per_run.c.kind, per_run.c.text_value)
     ranked = select(
@@ -139,23 +143,23 @@ def best_by(
         func.count().over(partition_by=group).label("runs"),
     ).subquery()
     winners = select(
-        ranked.c.kind, ranked.c.num_value, ranked.c.text_value, ranked.c.run_id,
-        ranked.c.value, ranked.c.runs, run_epoch(metric, over, ranked.c.run_id, ranked.c.value),
+        ranked.c.kind, of_run("num_value", ranked.c.run_id), ranked.c.text_value,
+        ranked.c.run_id, ranked.c.value, ranked.c.runs,
+        run_epoch(metric, over, ranked.c.run_id, ranked.c.value),
     ).where(ranked.c.rank == 1)
-    groups = conn.execute(winners).all()
+    # Runs without the hyperparameter make one group of NULLs, left out here.
+    groups = [g for g in conn.execute(winners) if g.kind is not None]
     groups.sort(key=lambda g: _hp_sort_key(g.kind, g.num_value, g.text_value))
-    result = []
-    for g in groups:
-        result.append(
-            GroupBest(
-                group=decode_hyperparameter(g.kind, g.num_value, g.text_value),
-                value=g.value,
-                run_id=None if g.value is None else g.run_id,
-                epoch=None if g.value is None else g.epoch,
-                runs=g.runs,
-            )
+    return [
+        GroupBest(
+            group=decode_hyperparameter(g.kind, g.num_value, g.text_value),
+            value=g.value,
+            run_id=None if g.value is None else g.run_id,
+            epoch=None if g.value is None else g.epoch,
+            runs=g.runs,
         )
-    return result
+        for g in groups
+    ]
 
 
 def top_runs(
