@@ -51,6 +51,11 @@ _COLUMNS = {"trial_id": r.c.trial_id, "worker": r.c.worker, "source": r.c.source
             "id": r.c.id, "score": r.c.score}
 _NULLABLE = {"trial_id", "worker", "source", "name", "score"}
 _KIND_WORDS = {"str": "text", "bool": "boolean", "json": "list or dict", "none": "None"}
+# Built once: an alias costs SQLAlchemy more to set up than a whole small query. Each test's
+# EXISTS is correlated to ``runs`` only, so the same alias can serve every test of a filter.
+_HP = h.alias("hp")
+_HP_SET = h.alias("hp_set")
+_SUMMARY = s.alias("summary")
 
 
 def _category(value: Any) -> str:
@@ -115,7 +120,7 @@ class FilterCompiler:
                                 f"like {value!r}", test, text)
         if test.op in _ORDER:
             value = self.orderable(test, text)
-            hp = h.alias("hp")
+            hp = _HP
             if isinstance(value, str):
                 matches = and_(hp.c.kind == HyperparameterKind.STR.value,
                                _ORDER[test.op](self.text(hp.c.text_value), value))
@@ -126,7 +131,7 @@ class FilterCompiler:
         return equal if test.op in ("==", "in") else not_(equal)
 
     def hyperparameter_equal(self, name: str, values) -> ColumnElement[bool]:
-        hp = h.alias("hp")
+        hp = _HP
         options = []
         for value in values:
             if isinstance(value, bool):
@@ -139,7 +144,7 @@ class FilterCompiler:
                 options.append(and_(hp.c.kind.in_(_NUMERIC), hp.c.num_value == float(value)))
         clauses = [self.has_hyperparameter(hp, name, or_(*options))] if options else []
         if any(value is None for value in values):  # absent, or recorded as None
-            other = h.alias("hp_set")
+            other = _HP_SET
             clauses.append(not_(self.has_hyperparameter(
                 other, name, other.c.kind != HyperparameterKind.NONE.value)))
         return or_(*clauses) if clauses else false()
@@ -206,7 +211,7 @@ class FilterCompiler:
             if _category(value) not in ("number", "none"):
                 raise self.fail(f"metric values are numbers, never {_a(_category(value))} like "
                                 f"{value!r}", test, text)
-        run = s.alias("summary")
+        run = _SUMMARY
         mine = (run.c.run_id == r.c.id, run.c.name == test.ref.name)
         if test.ref.scope == "last":
             def compare(op, value):

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Select, exists, select
 
 from ..errors import DirectionError, TrackerError, UnknownNameError
-from .records import RecordedNames
+from .records import ExperimentInfo, RecordedNames
 from .values import check_mode, infer_direction
 from .writes import experiments as e
 from .writes import hyperparameters as h
@@ -167,16 +167,21 @@ def default_metric(conn: Connection, experiment_id: int | None, experiment: str 
 
 
 def metric_direction(conn: Connection, metric: str, mode: str | None,
-                     experiment_id: int | None, experiment: str | None) -> str:
+                     experiment_id: int | None, experiment: str | None,
+                     found: ExperimentInfo | None = None) -> str:
     """``mode`` if given; else the experiment's objective direction when ``metric`` is its
-    objective; else from the name (``DirectionError`` when it does not tell, or
-    ``UnknownNameError`` when the metric was never recorded)."""
+    objective (``found``: the experiment, already read); else from the name
+    (``DirectionError`` when it does not tell, or ``UnknownNameError`` when the metric was
+    never recorded)."""
     if mode is not None:
         return check_mode(mode)
-    stmt = select(e.c.direction).where(e.c.objective == metric, e.c.direction.is_not(None))
-    if experiment_id is not None:
-        stmt = stmt.where(e.c.id == experiment_id)
-    directions = set(conn.execute(stmt.distinct()).scalars())
+    if found is not None:
+        directions = {found.direction} if found.objective == metric and found.direction else set()
+    else:
+        stmt = select(e.c.direction).where(e.c.objective == metric, e.c.direction.is_not(None))
+        if experiment_id is not None:
+            stmt = stmt.where(e.c.id == experiment_id)
+        directions = set(conn.execute(stmt.distinct()).scalars())
     if len(directions) == 1:
         return directions.pop()
     try:

@@ -98,6 +98,11 @@ def history(conn: Connection, run_id: int, metric: str | None = None) -> list[Me
 
 
 OVER = ("best", "last")
+# Aliases are built once: setting one up costs SQLAlchemy more than running a small query.
+_HP_ALIASES = {c: h.alias(f"hp_{c}") for c in ("kind", "num_value", "text_value")}
+_RUN_VALUES = s.alias("run_values")
+_RUN_EPOCHS = m.alias("run_epochs")
+_RUN_LAST = s.alias("run_last")
 
 
 def check_over(over: str) -> str:
@@ -126,7 +131,7 @@ def best_by(
     check_over(over)
 
     def of_run(column: str, run_id) -> Label:
-        own = h.alias(f"hp_{column}")
+        own = _HP_ALIASES[column]
         stmt = select(own.c[column]).where(own.c.run_id == run_id, own.c.name == hyperparameter)
         return stmt.scalar_subquery().label(column)
 
@@ -205,7 +210,7 @@ def run_value(metric: str, mode: str, over: str, run_id) -> Label:
     """Column ``value``: the run's best finite ``metric`` in direction ``mode``
     (``over="last"``: its value at its final epoch, NULL when that is NaN or +/-inf), read from
     the ``run_metrics`` summary the database keeps: one primary-key seek."""
-    summary = s.alias("run_values")
+    summary = _RUN_VALUES
     if over == "best":
         pick = summary.c.high if mode == "max" else summary.c.low
     else:
@@ -218,12 +223,12 @@ def run_epoch(metric: str, over: str, run_id, value) -> Label:
     """Column ``epoch``: the first epoch at which the run reached ``value`` (one seek in the
     ``(run_id, name, value)`` index; ``over="last"``: its final epoch holding ``metric``)."""
     if over == "best":
-        own = m.alias("run_epochs")
+        own = _RUN_EPOCHS
         stmt = select(func.min(own.c.epoch)).where(
             own.c.run_id == run_id, own.c.name == metric, own.c.value == value
         )
     else:
-        summary = s.alias("run_last")
+        summary = _RUN_LAST
         stmt = select(summary.c.last_epoch).where(
             summary.c.run_id == run_id, summary.c.name == metric
         )

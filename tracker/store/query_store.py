@@ -80,11 +80,24 @@ class QueryStore:
 
     def _selection(self, conn: Connection, experiment: str | None, where: Where,
                    before: dt.datetime | None, modes: Mapping[str, str] | None = None,
-                   experiment_id: int | None = None) -> RunSelection:
-        if experiment_id is None:
-            experiment_id = self._experiment_id(conn, experiment)
-        return filters.select_runs(conn, experiment_id, experiment, where,
+                   found: ExperimentInfo | None = None) -> RunSelection:
+        if found is None and experiment is not None:
+            found = queries.experiment(conn, experiment)
+        modes = dict(modes or {})
+        if found is not None and found.objective and found.direction:
+            modes.setdefault(found.objective, found.direction)  # best.OBJECTIVE: no look-up
+        return filters.select_runs(conn, found.id if found else None, experiment, where,
                                    stale_before=before, modes=modes)
+
+    def _ranking(self, conn: Connection, experiment: str | None, metric: str | None,
+                 mode: str | None) -> tuple[ExperimentInfo | None, str, str]:
+        """The experiment, the metric (default: its objective) and the metric's direction."""
+        found = None if experiment is None else queries.experiment(conn, experiment)
+        experiment_id = None if found is None else found.id
+        name = metric or (found.objective if found is not None and found.objective else
+                          names.default_metric(conn, experiment_id, experiment))
+        direction = names.metric_direction(conn, name, mode, experiment_id, experiment, found)
+        return found, name, direction
 
     def run(self, ref: int | str) -> RunInfo:
         """One run, by id or by key; ``NotFoundError`` if there is none."""
@@ -126,11 +139,10 @@ class QueryStore:
         before = self._stale_before()
 
         def work(conn: Connection) -> list[GroupBest]:
-            experiment_id = self._experiment_id(conn, experiment)
-            name = metric or names.default_metric(conn, experiment_id, experiment)
-            direction = names.metric_direction(conn, name, mode, experiment_id, experiment)
+            found, name, direction = self._ranking(conn, experiment, metric, mode)
+            experiment_id = None if found is None else found.id
             selection = self._selection(conn, experiment, where, before, {name: direction},
-                                        experiment_id)
+                                        found)
             groups = queries.best_by(conn, hyperparameter, name, direction, selection, over)
             # Names are checked only when the answer looks empty: free when they exist.
             if not groups:
@@ -164,11 +176,10 @@ class QueryStore:
         before = self._stale_before()
 
         def work(conn: Connection) -> list[RankedRun]:
-            experiment_id = self._experiment_id(conn, experiment)
-            name = metric or names.default_metric(conn, experiment_id, experiment)
-            direction = names.metric_direction(conn, name, mode, experiment_id, experiment)
+            found, name, direction = self._ranking(conn, experiment, metric, mode)
+            experiment_id = None if found is None else found.id
             selection = self._selection(conn, experiment, where, before, {name: direction},
-                                        experiment_id)
+                                        found)
             ranked = queries.top_runs(conn, name, k, direction, selection, over, before)
             if not ranked:
                 names.check_metric(conn, name, experiment_id, experiment)
@@ -195,5 +206,4 @@ class QueryStore:
     def _direction(
         self, conn: Connection, metric: str, mode: str | None, experiment: str | None
     ) -> str:
-        experiment_id = self._experiment_id(conn, experiment)
-        return names.metric_direction(conn, metric, mode, experiment_id, experiment)
+        return self._ranking(conn, experiment, metric, mode)[2]
