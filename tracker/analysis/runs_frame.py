@@ -63,9 +63,8 @@ def runs_frame(
     order = base["run_id"].to_numpy()
     run_ids = selection.run_ids()
 
-    metrics = [name for (name,) in _distinct(conn, select(summaries.c.name), summaries, run_ids)]
-    directions = _directions(conn, metrics, selection.experiment_id, modes or {})
-    metric_columns, last_epoch = _metric_columns(conn, run_ids, metrics, directions, order)
+    metrics, directions, metric_columns, last_epoch = _metric_columns(
+        pd, conn, run_ids, selection.experiment_id, modes or {}, order)
     base["last_epoch"] = pd.array(last_epoch, dtype="Int64")
 
     taken = set(base.columns) | set(metric_columns)
@@ -136,29 +135,44 @@ def _pivot(conn: Connection, table: Table, run_ids: Select | None,
     return arrays
 
 
-def _metric_columns(conn, run_ids, metrics: list[str], directions: Mapping[str, str], order):
-    """``<metric>_best`` (where the direction is known) and ``<metric>_last`` arrays, and each
-    run's last epoch (None without metrics)."""
+def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], order):
+    """The metric names (sorted), their directions, the ``<metric>_best`` (where the direction
+    is known) and ``<metric>_last`` arrays, and each run's last epoch (None without metrics).
+
+    One statement reads the runs' ``run_metrics`` rows as they are (one per run and metric)
+    and NumPy pivots them: at 40 metrics, conditional aggregation in SQL evaluates a hundred
+    CASE expressions for each of 400,000 rows, several times slower (benchmarks/RESULTS.md)."""
     np = require("numpy", "DataFrames")
     s = summaries
-    expressions: list[ColumnElement] = [func.max(s.c.last_epoch)]
-    for metric in metrics:
-        mine = s.c.name == metric
-        if metric in directions:
-            best = s.c.high if directions[metric] == "max" else s.c.low
-            expressions.append(func.max(case((mine, best))))
-        expressions += [func.max(case((mine, s.c.last_value))),
-                        func.max(case((mine, s.c.last_kind)))]
-    arrays = iter(_pivot(conn, s, run_ids, expressions, order))
-    last_epoch = next(arrays)
+    stmt = select(s.c.run_id, s.c.name, s.c.high, s.c.low, s.c.last_value, s.c.last_kind,
+                  s.c.last_epoch)
+    if run_ids is not None:
+        stmt = stmt.where(s.c.run_id.in_(run_ids))
+    rows = pd.DataFrame.from_records(
+        fetch(conn, stmt), columns=["run_id", "name", "high", "low", "value", "kind", "epoch"])
+    codes, names = pd.factorize(rows["name"], sort=True)
+    metrics = [str(name) for name in names]
+    directions = _directions(conn, metrics, experiment_id, modes)
+    runs = np.searchsorted(order, rows["run_id"].to_numpy(dtype="int64")) if len(order) else []
+
+    def pivot(values, fill, dtype="float64"):
+        grid = np.full((len(metrics), len(order)), fill, dtype=dtype)
+        grid[codes, runs] = values
+        return grid
+
+    high = pivot(rows["high"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+    low = pivot(rows["low"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+    last = pivot(rows["value"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+    kinds = pivot(rows["kind"].to_numpy(dtype="int8"), 0, "int8")
     columns: dict[str, Any] = {}
-    for metric in metrics:
+    for i, metric in enumerate(metrics):
         if metric in directions:
-            columns[f"{metric}_best"] = np.array(next(arrays), dtype="float64")
-        value, kind = next(arrays), next(arrays)
-        kind[kind == None] = 0  # noqa: E711 - elementwise: runs without the metric
-        columns[f"{metric}_last"] = decode_values(np.array(value, dtype="float64"), kind)
-    return columns, last_epoch
+            columns[f"{metric}_best"] = high[i] if directions[metric] == "max" else low[i]
+        columns[f"{metric}_last"] = decode_values(last[i], kinds[i])
+    epochs = np.full(len(order), -1, dtype="int64")
+    np.maximum.at(epochs, runs, rows["epoch"].to_numpy(dtype="int64"))
+    last_epoch = [None if e < 0 else int(e) for e in epochs]
+    return metrics, directions, columns, last_epoch
 
 
 def _hyperparameter_columns(pd, conn, run_ids, order, index, taken: set[str]):
