@@ -6,10 +6,9 @@ hand-written SQL measured in the same run (the issue measured 143 ms against 13 
 
 from __future__ import annotations
 
-from tracker import Repository
 from tracker.store import db
 
-from .bench_queries import HAND_BEST_BY, HAND_RUNS, HAND_TOP, _hand
+from .bench_queries import HAND_BEST_BY, HAND_RUNS, HAND_TOP, _hand, load
 from .common import Databases, Report, installed, interleaved, ms, ratio, step
 from .workload import Sweep
 
@@ -61,17 +60,7 @@ def never_analyzed(url: str) -> None:
 def _fresh(report: Report, url: str, backend: str, sweep: Sweep, rounds: int) -> None:
     never_analyzed(url)
     with step(f"load {sweep.metric_rows:,} rows ({sweep.runs:,} runs), {backend}, no ANALYZE"):
-        repo = Repository(url)
-        keys = sweep.keys()
-        for i, key in enumerate(keys):
-            repo.start_run("bench", hyperparameters=sweep.hyperparameters(i), key=key,
-                           objective="val_accuracy", direction="max")
-        repo.bulk_log_epochs(
-            (key, epoch, name, value)
-            for i, key in enumerate(keys)
-            for epoch, metrics in sweep.curve(i)
-            for name, value in metrics.items()
-        )
+        repo = load(url, sweep, analyze=False)
     pairs = {
         "best_by": (lambda: repo.best_by("batch_size", "val_accuracy", experiment="bench"),
                     lambda: _hand(url, [HAND_BEST_BY])),
