@@ -14,7 +14,21 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Double,
+    Select,
+    SmallInteger,
+    String,
+    Table,
+    case,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy import values as sql_values
 
 from ..errors import DirectionError
 from ..optional import require
@@ -26,6 +40,7 @@ from ..store.writes import experiments as e
 from ..store.writes import hyperparameters as h
 from ..store.writes import run_metrics as summaries
 from ..store.writes import runs as r
+from .columnar import read_columns, typed
 from .frames import decode_values, fetch, pandas
 
 if TYPE_CHECKING:
@@ -139,40 +154,52 @@ def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], 
     """The metric names (sorted), their directions, the ``<metric>_best`` (where the direction
     is known) and ``<metric>_last`` arrays, and each run's last epoch (None without metrics).
 
-    One statement reads the runs' ``run_metrics`` rows as they are (one per run and metric)
-    and NumPy pivots them: at 40 metrics, conditional aggregation in SQL evaluates a hundred
-    CASE expressions for each of 400,000 rows, several times slower (benchmarks/RESULTS.md)."""
+    The runs' ``run_metrics`` rows are read as they are (one per run and metric) and NumPy
+    pivots them: at 40 metrics, conditional aggregation in SQL evaluates a hundred CASE
+    expressions for each of 400,000 rows, several times slower (benchmarks/RESULTS.md)."""
     np = require("numpy", "DataFrames")
     s = summaries
-    stmt = select(s.c.run_id, s.c.name, s.c.high, s.c.low, s.c.last_value, s.c.last_kind,
-                  s.c.last_epoch)
-    if run_ids is not None:
-        stmt = stmt.where(s.c.run_id.in_(run_ids))
-    rows = pd.DataFrame.from_records(
-        fetch(conn, stmt), columns=["run_id", "name", "high", "low", "value", "kind", "epoch"])
-    codes, names = pd.factorize(rows["name"], sort=True)
-    metrics = [str(name) for name in names]
-    directions = _directions(conn, metrics, experiment_id, modes)
-    runs = np.searchsorted(order, rows["run_id"].to_numpy(dtype="int64")) if len(order) else []
+    nan = literal(float("nan"), Double())
+    ids = run_ids
+    if conn.dialect.name == "postgresql":  # binary COPY: names as codes, NULLs as NaN
+        names = [n for (n,) in _distinct(conn, select(s.c.name), s, ids)]
+        if not names:
+            return [], {}, {}, [None] * len(order)
+        codes = sql_values(sql_column("name", String()), sql_column("code", SmallInteger()),
+                           name="metric_codes").data([(n, i) for i, n in enumerate(names)])
+        stmt = select(typed(s.c.run_id, "int64"), typed(codes.c.code, "int16"),
+                      func.coalesce(s.c.high, nan), func.coalesce(s.c.low, nan),
+                      func.coalesce(s.c.last_value, nan), typed(s.c.last_kind, "int16"),
+                      typed(s.c.last_epoch, "int32")).join(codes, codes.c.name == s.c.name)
+        dtypes = ["int64", "int16", "float64", "float64", "float64", "int16", "int32"]
+    else:
+        stmt = select(s.c.run_id, s.c.name, s.c.high, s.c.low, s.c.last_value, s.c.last_kind,
+                      s.c.last_epoch)
+        dtypes = ["int64", "object", "float64", "float64", "float64", "int16", "int32"]
+    if ids is not None:
+        stmt = stmt.where(s.c.run_id.in_(ids))
+    run, code, high, low, last, kind, epoch = read_columns(conn, stmt, dtypes)
+    if conn.dialect.name != "postgresql":
+        code, names = pd.factorize(code, sort=True)
+        names = [str(n) for n in names]
+    directions = _directions(conn, names, experiment_id, modes)
+    runs = np.searchsorted(order, run) if len(order) else run
 
-    def pivot(values, fill, dtype="float64"):
-        grid = np.full((len(metrics), len(order)), fill, dtype=dtype)
-        grid[codes, runs] = values
+    def pivot(found, fill, dtype="float64"):
+        grid = np.full((len(names), len(order)), fill, dtype=dtype)
+        grid[code, runs] = found
         return grid
 
-    high = pivot(rows["high"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
-    low = pivot(rows["low"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
-    last = pivot(rows["value"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
-    kinds = pivot(rows["kind"].to_numpy(dtype="int8"), 0, "int8")
+    highs, lows, lasts, kinds = pivot(high, np.nan), pivot(low, np.nan), pivot(last, np.nan), \
+        pivot(kind, 0, "int16")
     columns: dict[str, Any] = {}
-    for i, metric in enumerate(metrics):
+    for i, metric in enumerate(names):
         if metric in directions:
-            columns[f"{metric}_best"] = high[i] if directions[metric] == "max" else low[i]
-        columns[f"{metric}_last"] = decode_values(last[i], kinds[i])
+            columns[f"{metric}_best"] = highs[i] if directions[metric] == "max" else lows[i]
+        columns[f"{metric}_last"] = decode_values(lasts[i], kinds[i])
     epochs = np.full(len(order), -1, dtype="int64")
-    np.maximum.at(epochs, runs, rows["epoch"].to_numpy(dtype="int64"))
-    last_epoch = [None if e < 0 else int(e) for e in epochs]
-    return metrics, directions, columns, last_epoch
+    np.maximum.at(epochs, runs, epoch)
+    return names, directions, columns, [None if e < 0 else int(e) for e in epochs]
 
 
 def _hyperparameter_columns(pd, conn, run_ids, order, index, taken: set[str]):
