@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -73,8 +74,8 @@ class Sweep:
     @property
     def title(self) -> str:
         title = f"experiment {self.experiment!r}" if self.experiment else "all experiments"
-        if self.where:
-            title += f", runs where {filter_text(self.where)}"
+        if self.where:  # on lines of its own: a filter can be long
+            title += "\n" + textwrap.fill(f"runs where {filter_text(self.where)}", 90)
         return title
 
     @cached_property
