@@ -14,13 +14,22 @@ from typing import TYPE_CHECKING
 
 from . import _moved
 from ._version import __version__ as __version__
-from .errors import DatabaseError, NotFoundError, SchemaError, TrackerError, TrackingWarning
+from .errors import (
+    DatabaseError,
+    FilterError,
+    NotFoundError,
+    SchemaError,
+    TrackerError,
+    TrackingWarning,
+    UnknownNameError,
+)
 from .store.records import (
     BatchPoint,
     ExperimentInfo,
     GroupBest,
     MetricPoint,
     RankedRun,
+    RecordedNames,
     RunInfo,
     TrialSummary,
 )
@@ -37,10 +46,12 @@ __all__ = [
     "BatchPoint",
     "DatabaseError",
     "ExperimentInfo",
+    "FilterError",
     "GroupBest",
     "MetricPoint",
     "NotFoundError",
     "RankedRun",
+    "RecordedNames",
     "Repository",
     "RunInfo",
     "SchemaError",
@@ -48,6 +59,7 @@ __all__ = [
     "TrackingCallback",
     "TrackingWarning",
     "TrialSummary",
+    "UnknownNameError",
     "track",
 ]
 

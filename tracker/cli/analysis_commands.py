@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .lazy import Repository
-from .options import ExperimentName, Url
+from .options import ExperimentName, Url, Where
 
 Kind = Annotated[
     str,
@@ -34,6 +34,7 @@ def export(
     ] = None,
     kind: Kind = "runs",
     experiment: ExperimentName = None,
+    where: Where = None,
     url: Url = None,
 ) -> None:
     """Write the runs (one row per run: hyperparameters, best and last value of each metric)
@@ -53,6 +54,7 @@ def export(
             output,
             kind=kind,
             experiment=experiment,
+            where=where,
             progress=lambda n: status.update(f"Exporting {kind} ... {n:,} rows"),
         )
     where = "stdout" if output is None else str(output)
@@ -80,6 +82,7 @@ def report(
             show_default=False,
         ),
     ] = None,
+    where: Where = None,
     url: Url = None,
 ) -> None:
     """Write one self-contained HTML file (plots embedded, no network needed) with the sweep's
@@ -94,7 +97,6 @@ def report(
 
     console = Console(stderr=True)
     with console.status("Building the report ..."):
-        write_report(
-            Repository(url), output, experiment=experiment, metric=metric, group_by=group_by
-        )
+        write_report(Repository(url), output, experiment=experiment, metric=metric,
+                     group_by=group_by, where=where)
     console.print(f"Wrote {output}", highlight=False)

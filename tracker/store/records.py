@@ -122,3 +122,19 @@ class TrialSummary:
     run_ids: tuple[int, ...]
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     worker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedNames:
+    """What an experiment (or, with ``experiment`` None, the whole database) recorded: each
+    hyperparameter with the kinds of value it holds (``int``, ``float``, ``bool``, ``str``,
+    ``json``, ``none``), the metric names, and the run fields a filter can name.
+
+    >>> repo.names("mnist").metrics                                      # doctest: +SKIP
+    ('accuracy', 'loss', 'val_accuracy', 'val_loss')
+    """
+
+    experiment: str | None
+    hyperparameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
