@@ -32,8 +32,9 @@ HAND_RUNS = (
 )
 
 
-def load(url: str, sweep: Sweep) -> Repository:
-    """The sweep into our store: runs one by one (as training does), epochs in bulk."""
+def load(url: str, sweep: Sweep, analyze: bool = True) -> Repository:
+    """The sweep into our store: runs one by one (as training does), epochs in bulk; then
+    ANALYZE, as a store in use would have had (``analyze=False``: never)."""
     repo = Repository(url)
     keys = sweep.keys()
     for i, key in enumerate(keys):
@@ -45,7 +46,8 @@ def load(url: str, sweep: Sweep) -> Repository:
         for epoch, metrics in sweep.curve(i)
         for name, value in metrics.items()
     )
-    vacuum_analyze(url)
+    if analyze:
+        vacuum_analyze(url)
     return repo
 
 

@@ -1,7 +1,9 @@
-"""The query plans behind ``best_by`` and ``top_runs``: ``python -m benchmarks.explain
-[--runs N] [--epochs N]`` loads the benchmark sweep into a fresh database per backend, runs
-both queries, and prints ``EXPLAIN QUERY PLAN`` (SQLite) / ``EXPLAIN (ANALYZE, BUFFERS)``
-(PostgreSQL) of every statement they sent, with the same parameters."""
+"""The query plans behind ``best_by``, ``top_runs`` and a filtered ``runs``:
+``python -m benchmarks.explain [--runs N] [--epochs N] [--fresh]`` loads the benchmark sweep
+into a new database per backend (``--fresh``: never analyzed), runs the queries, and prints
+``EXPLAIN QUERY PLAN`` (SQLite) / ``EXPLAIN (ANALYZE, BUFFERS)`` (PostgreSQL) of every
+statement that reads the runs' values, with the same parameters. The 40 M-row tier has its
+own: ``python -m benchmarks.large explain``."""
 
 from __future__ import annotations
 
@@ -11,13 +13,16 @@ from sqlalchemy import event
 
 from tracker.store import db
 
+from .bench_fresh import WHERE, never_analyzed
 from .bench_queries import load
 from .common import Databases
 from .workload import Sweep
 
 
-def explain(url: str, sweep: Sweep) -> None:
-    repo = load(url, sweep)
+def explain(url: str, sweep: Sweep, fresh: bool = False) -> None:
+    if fresh:
+        never_analyzed(url)
+    repo = load(url, sweep, analyze=not fresh)
     engine = db.get_engine(url)
     sent: list[tuple[str, object]] = []
 
@@ -31,12 +36,13 @@ def explain(url: str, sweep: Sweep) -> None:
          lambda: repo.best_by("batch_size", "val_accuracy", experiment="bench")),
         ("top_runs('val_accuracy', 10)",
          lambda: repo.top_runs("val_accuracy", 10, experiment="bench")),
+        (f"runs(where={WHERE!r})", lambda: repo.runs("bench", where=WHERE)),
     ):
         sent.clear()
         call()
         print(f"\n### {engine.dialect.name}: {title}\n")
         for statement, parameters in list(sent):
-            if "epoch_metrics" not in statement:
+            if not any(t in statement for t in ("epoch_metrics", "run_metrics", "ORDER BY runs")):
                 continue
             prefix = ("EXPLAIN (ANALYZE, BUFFERS) " if engine.dialect.name == "postgresql"
                       else "EXPLAIN QUERY PLAN ")
@@ -57,11 +63,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2_500)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--backend", default="sqlite,postgresql")
+    parser.add_argument("--fresh", action="store_true", help="never ANALYZE the database")
     args = parser.parse_args()
     dbs = Databases()
     try:
         for backend in args.backend.split(","):
-            explain(dbs.new(backend), Sweep(args.runs, args.epochs))
+            explain(dbs.new(backend), Sweep(args.runs, args.epochs), args.fresh)
     finally:
         dbs.close()
 

@@ -60,3 +60,58 @@ class Sweep:
     def keys(self) -> list[str]:
         return [str(uuid.UUID(int=random.Random(self.seed + i).getrandbits(128))) for i in
                 range(self.runs)]
+
+
+@dataclass(frozen=True)
+class WideSweep:
+    """``runs`` runs x ``epochs`` epochs x ``metrics`` metrics (the 4 of ``Sweep`` then
+    ``aux00_accuracy``, ``aux01_loss``... whose direction their names tell), with the
+    hyperparameters of ``Sweep``; every metric's curve depends on the learning rate, so that
+    importance has something to find. Generated with NumPy: 40 M rows in about a minute."""
+
+    runs: int
+    epochs: int
+    metrics: int = 40
+    seed: int = 0
+
+    @property
+    def metric_rows(self) -> int:
+        return self.runs * self.epochs * self.metrics
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        extra = [f"aux{i:02d}_{'accuracy' if i % 2 == 0 else 'loss'}"
+                 for i in range(self.metrics - len(METRICS))]
+        return (*METRICS, *extra)[: self.metrics]
+
+    def keys(self) -> list[str]:
+        return Sweep(self.runs, self.epochs, self.seed).keys()
+
+    def hyperparameters(self, index: int) -> dict:
+        return Sweep(self.runs, self.epochs, self.seed).hyperparameters(index)
+
+    def rows(self, keys: list[str], start: int, stop: int) -> Iterator[tuple]:
+        """``(key, epoch, name, value)`` of runs ``start``..``stop``; about 1 run in 50
+        diverges to NaN halfway."""
+        import numpy as np
+
+        names = self.names
+        epochs = np.arange(self.epochs, dtype="float64")
+        for index in range(start, stop):
+            rng = np.random.default_rng(self.seed * 1_000_003 + index)
+            learning_rate = self.hyperparameters(index)["learning_rate"]
+            ceiling = 0.95 - 0.1 * abs(math.log10(learning_rate) + 2.5) + rng.uniform(-0.05, 0.05)
+            speed = rng.uniform(0.05, 0.5)
+            progress = 1 - np.exp(-speed * (epochs + 1))
+            noise = rng.uniform(-0.01, 0.01, size=(len(names), self.epochs))
+            diverged = rng.random() < 0.02
+            key = keys[index]
+            for m, name in enumerate(names):
+                if name.endswith("accuracy"):
+                    curve = ceiling * progress + noise[m]
+                else:
+                    curve = (1.6 - ceiling) * (1 - progress) + 0.05 + noise[m]
+                if diverged:
+                    curve[self.epochs // 2:] = np.nan
+                for epoch, value in enumerate(curve.tolist()):
+                    yield key, epoch, name, value

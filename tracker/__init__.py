@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 
 from . import _moved
 from ._version import __version__ as __version__
-from .errors import DatabaseError, NotFoundError, SchemaError, TrackerError, TrackingWarning
+from .errors import (
+    DatabaseError,
+    FilterError,
+    NotFoundError,
+    SchemaError,
+    TrackerError,
+    TrackingWarning,
+    UnknownNameError,
+)
 from .store.records import (
     BatchPoint,
     ExperimentInfo,
@@ -22,6 +30,7 @@ from .store.records import (
     Importance,
     MetricPoint,
     RankedRun,
+    RecordedNames,
     RunInfo,
     TrialSummary,
 )
@@ -38,11 +47,13 @@ __all__ = [
     "BatchPoint",
     "DatabaseError",
     "ExperimentInfo",
+    "FilterError",
     "GroupBest",
     "Importance",
     "MetricPoint",
     "NotFoundError",
     "RankedRun",
+    "RecordedNames",
     "Repository",
     "RunInfo",
     "SchemaError",
@@ -50,6 +61,7 @@ __all__ = [
     "TrackingCallback",
     "TrackingWarning",
     "TrialSummary",
+    "UnknownNameError",
     "track",
 ]
 

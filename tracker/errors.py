@@ -34,6 +34,38 @@ class UnknownNameError(NotFoundError):
         self.experiment = experiment
 
 
+class FilterError(TrackerError, ValueError):
+    """A filter expression (``where=``, ``--where``) that cannot be used: a syntax error, an
+    unsupported construct, or a comparison of incompatible values (text with a number).
+
+    ``expression`` is the filter's text, ``position`` the ``(start, end)`` character offsets of
+    the piece at fault (None when the whole expression is), so that a CLI or a web page can
+    point at it.
+    """
+
+    def __init__(
+        self, message: str, *, expression: str | None = None,
+        position: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.expression = expression
+        self.position = position
+
+
+class UnknownFilterNameError(UnknownNameError, FilterError):
+    """A name in a filter expression that the experiment never recorded: both an
+    ``UnknownNameError`` (``known``, ``experiment``) and a ``FilterError`` (``expression``,
+    ``position``)."""
+
+    def __init__(
+        self, message: str, *, known: tuple[str, ...] = (), experiment: str | None = None,
+        expression: str | None = None, position: tuple[int, int] | None = None,
+    ) -> None:
+        UnknownNameError.__init__(self, message, known=known, experiment=experiment)
+        self.expression = expression
+        self.position = position
+
+
 class DirectionError(TrackerError, ValueError):
     """Whether a metric is better high or low could not be decided."""
 

@@ -8,8 +8,9 @@ knows nothing of pandas, so training workers and the capture layer never load it
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .store.filters import Where
 from .store.repository import Repository as StoreRepository
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class Repository(StoreRepository):
         kind: str = "runs",
         metrics: Sequence[str] | None = None,
         modes: Mapping[str, str] | None = None,
+        where: Where = None,
     ) -> pd.DataFrame:
         """The runs (``kind="runs"``) or every epoch's metrics (``kind="epochs"``) as a pandas
         DataFrame, from a fixed number of set-based queries. Needs the ``analysis`` extra.
@@ -45,15 +47,18 @@ class Repository(StoreRepository):
         stay ints) and per metric ``<metric>_best`` and ``<metric>_last``. ``epochs``: long
         format ``run_id, epoch, metric, value``, joinable with ``runs`` on ``run_id``;
         ``metrics`` limits it to some metric names. ``modes`` sets directions by metric name.
+        ``where`` keeps the runs passing a filter, in SQL (as ``runs`` takes it).
 
         >>> runs = repo.to_dataframe("mnist")                              # doctest: +SKIP
+        >>> adam = repo.to_dataframe("mnist", where="optimizer == 'adam'")  # doctest: +SKIP
         >>> runs.groupby("batch_size")["val_accuracy_best"].max()          # doctest: +SKIP
         >>> epochs = repo.to_dataframe("mnist", kind="epochs")             # doctest: +SKIP
         >>> epochs.merge(runs[["run_id", "batch_size"]], on="run_id")      # doctest: +SKIP
         """
         from .analysis.dataframes import to_dataframe
 
-        return to_dataframe(self, experiment, kind=kind, metrics=metrics, modes=modes)
+        return to_dataframe(self, experiment, kind=kind, metrics=metrics, modes=modes,
+                            where=where)
 
     def iter_epochs(
         self,
@@ -61,6 +66,7 @@ class Repository(StoreRepository):
         *,
         metrics: Sequence[str] | None = None,
         chunk_rows: int = 100_000,
+        where: Where = None,
     ) -> Iterator[pd.DataFrame]:
         """The ``epochs`` DataFrame in chunks of at most ``chunk_rows`` rows, streamed from one
         query, so that memory stays flat however large the store (exports use it).
@@ -70,7 +76,7 @@ class Repository(StoreRepository):
         """
         from .analysis.dataframes import iter_epochs
 
-        return iter_epochs(self, experiment, metrics=metrics, chunk_rows=chunk_rows)
+        return iter_epochs(self, experiment, metrics=metrics, chunk_rows=chunk_rows, where=where)
 
     def importance(
         self,
@@ -78,7 +84,7 @@ class Repository(StoreRepository):
         experiment: str | None = None,
         *,
         over: str = "best",
-        where: Mapping[str, Any] | str | None = None,
+        where: Where = None,
         mode: str | None = None,
         seed: int = 0,
     ) -> list[Importance]:

@@ -76,7 +76,7 @@ def test_one_line_per_run_the_best_on_top(big_sweep):
                      "0.001", "0.01"):
         assert expected in texts, expected
     title = figure._suptitle.get_text()
-    assert "experiment 'big', 989 runs" in title
+    assert "best val_accuracy of 989 runs — experiment 'big'" in title
     notes = figure._supxlabel.get_text()
     assert "Same in every run: epochs=5" in notes and "11 run(s) without a finite" in notes
 
@@ -100,7 +100,8 @@ def test_readable_png_at_1000_runs(big_sweep, tmp_path):
 def test_axes_where_and_names(big_sweep):
     repo = Repository(big_sweep)
     figure = plot_parallel(repo, "val_accuracy", experiment="big",
-                           hyperparameters=["units", "learning_rate"], where={"optimizer": "adam"})
+                           hyperparameters=["units", "learning_rate"],
+                           where="optimizer == 'adam'")
     lines, _ = _main_lines(figure)
     adam = {r.id for r in repo.runs("big", where={"optimizer": "adam"})}
     assert len(lines.get_segments()) == len(adam - _nan_runs(repo)) > 250

@@ -87,10 +87,11 @@ def test_runs_experiments_show_top(filled):
     [
         (["best", "--group-by", "bs", "--metric", "val_accuracy", "-e", "nope"],
          "no experiment named 'nope'"),
-        (["best", "--group-by", "bs", "--metric", "mystery"], "pass mode="),
+        (["best", "--group-by", "bs", "--metric", "mystery"], "no metric 'mystery'"),
         (["best", "--group-by", "bs", "--metric", "x", "--mode", "up"], "mode must be"),
         (["show", "99999"], "no run '99999'"),
-        (["runs", "--where", "novalue"], "NAME=VALUE"),
+        (["runs", "--where", "novalue"], "no hyperparameter or run field 'novalue'"),
+        (["runs", "--where", "batch_size =< 3"], "column 12: invalid syntax (write <=)"),
         (["runs", "--format", "xml"], "--format must be"),
     ],
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
-from tracker import Repository
+from tracker import Repository, UnknownNameError
 from tracker.store import db, schema
 
 
@@ -35,7 +36,8 @@ def test_upgrade_from_0001_keeps_data_and_downgrade_removes_0002(empty_url):
     repo = Repository(empty_url)
     values = [p.value for p in repo.history("k-old")]
     assert values[0] == 0.5 and values[1] != values[1]  # NaN survives
-    assert repo.best_by("status_unused", "val_accuracy") == []
+    with pytest.raises(UnknownNameError, match="status_unused"):  # names are checked
+        repo.best_by("status_unused", "val_accuracy")
     assert repo.top_runs("val_accuracy", 1)[0].value == 0.5
 
     assert schema.downgrade(empty_url, "0001") == (schema.SCHEMA_REVISION, "0001")

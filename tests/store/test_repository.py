@@ -18,7 +18,7 @@ from tracker import (
     TrackingWarning,
     db,
 )
-from tracker.errors import DirectionError
+from tracker.errors import DirectionError, UnknownNameError
 
 
 @pytest.fixture
@@ -170,13 +170,16 @@ def test_best_by_groups_are_ordered_numbers_first(repo):
 
 def test_direction_from_objective_then_from_name(repo):
     key = repo.start_run("obj", objective="val_error_rate", direction="max")
-    repo.log_epoch(key, 0, {"val_error_rate": 0.2, "val_loss": 0.3})
-    repo.log_epoch(key, 1, {"val_error_rate": 0.4, "val_loss": 0.1})
+    repo.log_epoch(key, 0, {"val_error_rate": 0.2, "val_loss": 0.3, "mystery": 2.0})
+    repo.log_epoch(key, 1, {"val_error_rate": 0.4, "val_loss": 0.1, "mystery": 1.0})
     assert repo.top_runs("val_error_rate", experiment="obj")[0].value == 0.4
     assert repo.top_runs("val_loss", experiment="obj")[0].value == 0.1
     with pytest.raises(DirectionError, match="mode="):
         repo.top_runs("mystery", experiment="obj")
-    assert repo.top_runs("mystery", mode="min") == []
+    assert repo.top_runs("mystery", mode="min")[0].value == 1.0
+    # A name never recorded is that, whatever its direction.
+    with pytest.raises(UnknownNameError, match="no metric 'enigma'"):
+        repo.top_runs("enigma", experiment="obj")
 
 
 def test_top_runs_ranks_with_hyperparameters(repo):
@@ -203,7 +206,8 @@ def test_runs_filters(repo):
     assert ids(repo.runs(where={"bs": [32, 64], "opt": "sgd"})) == [b.id, c.id]
     assert ids(repo.runs(status="failed")) == [b.id]
     assert ids(repo.runs("f", status=["completed", "failed"])) == [a.id, b.id]
-    assert repo.runs(where={"missing": 1}) == []
+    with pytest.raises(UnknownNameError, match="'missing'"):
+        repo.runs(where={"missing": 1})
     assert repo.run(b.id).error == "boom"
 
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from ..store import db, queries
+from ..store import db
+from ..store.filters import Where
 from . import frames
 from .runs_frame import runs_frame
 
@@ -28,6 +29,7 @@ def to_dataframe(
     kind: str = "runs",
     metrics: Sequence[str] | None = None,
     modes: Mapping[str, str] | None = None,
+    where: Where = None,
 ) -> pd.DataFrame:
     """The runs (``kind="runs"``) or every epoch's metrics (``kind="epochs"``) of ``repo`` as
     a pandas DataFrame, from a fixed number of set-based queries.
@@ -36,8 +38,9 @@ def to_dataframe(
     stay ints) and per metric ``<metric>_best`` and ``<metric>_last``. ``epochs``: long
     format ``run_id, epoch, metric, value``, joinable with ``runs`` on ``run_id``;
     ``metrics`` limits it to some metric names. ``modes`` sets directions by metric name.
+    ``where`` keeps the runs that pass a filter (as ``Repository.runs`` takes it), in SQL.
 
-    >>> runs = to_dataframe(repo, "mnist")                                 # doctest: +SKIP
+    >>> runs = to_dataframe(repo, "mnist", where="optimizer == 'adam'")    # doctest: +SKIP
     >>> runs.groupby("batch_size")["val_accuracy_best"].max()              # doctest: +SKIP
     """
     frames.check_kind(kind)
@@ -45,10 +48,11 @@ def to_dataframe(
     before = repo.stale_cutoff()
 
     def work(conn: Connection):
-        experiment_id = _experiment_id(conn, experiment)
+        selection = repo.select_runs(conn, experiment, where, modes=modes)
         if kind == "runs":
-            return runs_frame(conn, experiment_id, modes=modes, stale_before=before)
-        return frames.epochs_frame(conn, experiment_id, metrics)
+            return runs_frame(conn, selection, modes=modes, stale_before=before)
+        frames.check_metrics(conn, selection, metrics)
+        return frames.epochs_frame(conn, selection, metrics)
 
     return repo.read(work)
 
@@ -59,6 +63,7 @@ def iter_epochs(
     *,
     metrics: Sequence[str] | None = None,
     chunk_rows: int = frames.CHUNK_ROWS,
+    where: Where = None,
 ) -> Iterator[pd.DataFrame]:
     """The ``epochs`` DataFrame in chunks of at most ``chunk_rows`` rows, streamed from one
     query, so that memory stays flat however large the store (exports use it).
@@ -70,11 +75,8 @@ def iter_epochs(
 
     def chunks():
         with db.transaction(repo.engine) as conn:
-            experiment_id = _experiment_id(conn, experiment)
-            yield from frames.iter_epoch_chunks(conn, experiment_id, metrics, chunk_rows)
+            selection = repo.select_runs(conn, experiment, where)
+            frames.check_metrics(conn, selection, metrics)
+            yield from frames.iter_epoch_chunks(conn, selection, metrics, chunk_rows)
 
     return chunks()
-
-
-def _experiment_id(conn: Connection, name: str | None) -> int | None:
-    return None if name is None else queries.experiment(conn, name).id

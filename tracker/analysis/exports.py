@@ -25,6 +25,7 @@ from . import dataframes, frames
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..store.filters import Where
     from ..store.repository import Repository
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
@@ -52,10 +53,12 @@ def export(
     experiment: str | None = None,
     chunk_rows: int = frames.CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
+    where: Where = None,
 ) -> int:
     """Write the ``kind`` DataFrame of ``experiment`` (as ``Repository.to_dataframe`` gives
     it) to ``path`` (CSV on stdout when ``path`` is None); returns the number of rows.
-    ``progress(rows_so_far)`` is called after each chunk.
+    ``progress(rows_so_far)`` is called after each chunk; ``where`` filters the runs (as
+    ``Repository.runs`` takes it).
 
     >>> export(Repository(), "epochs.parquet", kind="epochs", experiment="mnist")  # doctest: +SKIP
     48000
@@ -64,10 +67,11 @@ def export(
     fmt = "csv" if path is None else format_of(path)
     require_all(("pandas", "pyarrow") if fmt == "parquet" else ("pandas",), "Exporting")
     if kind == "runs":
-        runs = dataframes.to_dataframe(repo, experiment)
+        runs = dataframes.to_dataframe(repo, experiment, where=where)
         chunks: Iterable[pd.DataFrame] = [runs if fmt == "jsonl" else _flatten(runs)]
     else:
-        chunks = _at_least_one(dataframes.iter_epochs(repo, experiment, chunk_rows=chunk_rows))
+        chunks = _at_least_one(dataframes.iter_epochs(repo, experiment, chunk_rows=chunk_rows,
+                                                      where=where))
     counted = _Counting(chunks, progress)
     writer = {"csv": _write_csv, "parquet": _write_parquet, "jsonl": _write_jsonl}[fmt]
     if path is None:

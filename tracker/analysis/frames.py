@@ -14,9 +14,10 @@ from sqlalchemy import Connection, Select, select
 
 from ..errors import TrackerError
 from ..optional import require
+from ..store import names
+from ..store.filters import RunSelection
 from ..store.models import ValueKind
 from ..store.writes import epoch_metrics as m
-from ..store.writes import runs as r
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,11 +42,15 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def run_ids_of(experiment_id: int | None) -> Select | None:
-    """The ids of an experiment's runs, as a subquery (None: every run)."""
-    return None if experiment_id is None else select(r.c.id).where(
-        r.c.experiment_id == experiment_id
-    )
+def check_metrics(conn: Connection, selection: RunSelection, metrics: Sequence[str] | None) -> None:
+    """``UnknownNameError`` for a metric in ``metrics`` that the experiment never recorded."""
+    if not metrics:
+        return
+    found = names.metrics_present(conn, metrics, selection.experiment_id)
+    for metric in metrics:
+        if metric not in found:
+            raise names.unknown_metric(conn, metric, selection.experiment_id,
+                                       selection.experiment)
 
 
 def fetch(conn: Connection, stmt: Select) -> list[tuple]:
@@ -64,7 +69,7 @@ def fetch(conn: Connection, stmt: Select) -> list[tuple]:
 
 def epochs_frame(
     conn: Connection,
-    experiment_id: int | None,
+    selection: RunSelection | int | None,
     metrics: Sequence[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> pd.DataFrame:
@@ -73,7 +78,7 @@ def epochs_frame(
     metric and epoch. Join ``run_id`` with the runs frame for hyperparameters."""
     pd = pandas()
     np = require("numpy", "DataFrames")
-    chunks = list(iter_epoch_chunks(conn, experiment_id, metrics, chunk_rows))
+    chunks = list(iter_epoch_chunks(conn, selection, metrics, chunk_rows))
     if not chunks:
         return empty_epochs_frame()
     from pandas.api.types import union_categoricals
@@ -92,7 +97,7 @@ def epochs_frame(
 
 def iter_epoch_chunks(
     conn: Connection,
-    experiment_id: int | None,
+    selection: RunSelection | int | None,
     metrics: Sequence[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
@@ -101,8 +106,9 @@ def iter_epoch_chunks(
     pd = pandas()
     np = require("numpy", "DataFrames")
     stmt = select(m.c.run_id, m.c.epoch, m.c.name, m.c.value, m.c.value_kind)
-    if experiment_id is not None:
-        stmt = stmt.where(m.c.run_id.in_(run_ids_of(experiment_id)))
+    run_ids = RunSelection.of(selection).run_ids()
+    if run_ids is not None:
+        stmt = stmt.where(m.c.run_id.in_(run_ids))
     if metrics is not None:
         stmt = stmt.where(m.c.name.in_(list(metrics)))
     stmt = stmt.order_by(m.c.run_id, m.c.name, m.c.epoch)

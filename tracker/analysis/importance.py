@@ -72,10 +72,10 @@ def rank(
     frame = selected_runs(repo, experiment, where=where,
                           modes={metric: mode} if metric and mode else None)
     if metric is None:
-        metric = default_metric(repo, frame, experiment)
+        metric = default_metric(repo, experiment)
         if mode is not None:  # the direction applies to the objective found
             frame = selected_runs(repo, experiment, where=where, modes={metric: mode})
-    check_metric(frame, metric, experiment)
+    check_metric(repo, frame, metric, experiment)
     values = metric_values(frame, metric, over)
     used, target = _usable(frame, values, metric, experiment)
     dimensions = _dimensions(frame, used)

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TrackerError
 from ..optional import require_all
-from .plots._common import MAX_GROUPS, Sweep, hashable
+from .plots._common import MAX_GROUPS, Sweep, filter_text, hashable
 from .plots._common import label as short_label
 
 if TYPE_CHECKING:
+    from ..store.filters import Where
     from ..store.repository import Repository
 
 PREFERRED_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
@@ -38,19 +39,22 @@ def write_report(
     experiment: str | None = None,
     metric: str | None = None,
     group_by: str | None = None,
+    where: Where = None,
 ) -> Path:
     """Write the report of ``experiment`` (default: every run) to ``path``.
 
     ``metric`` ranks and plots (default: the experiment's objective, else ``val_accuracy``,
     ``val_loss``, ...); ``group_by`` colours the learning curves (default: the hyperparameter
-    with a few values whose groups differ most).
+    with a few values whose groups differ most); ``where`` keeps the runs passing a filter
+    (as ``Repository.runs`` takes it). Unknown names raise ``UnknownNameError``.
 
     >>> write_report(Repository(), "report.html", experiment="mnist")   # doctest: +SKIP
     """
     path = Path(path)
     if not path.parent.is_dir():
         raise TrackerError(f"cannot write {str(path)!r}: there is no folder {path.parent}")
-    html = build_report(repo, experiment=experiment, metric=metric, group_by=group_by)
+    html = build_report(repo, experiment=experiment, metric=metric, group_by=group_by,
+                        where=where)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(html, encoding="utf-8")
     temporary.replace(path)
@@ -63,12 +67,15 @@ def build_report(
     experiment: str | None = None,
     metric: str | None = None,
     group_by: str | None = None,
+    where: Where = None,
 ) -> str:
     """The report as HTML text (see ``write_report``)."""
     require_all(("pandas", "matplotlib"), "The HTML report")
-    sweep = Sweep(repo, experiment)
+    sweep = Sweep(repo, experiment, where=where)
     runs = sweep.runs
     title = f"Sweep report: {experiment}" if experiment else "Sweep report: all experiments"
+    if where:
+        title += f" (runs where {filter_text(where)})"
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, html)
     if runs.empty:
         sections.append(("summary", "Summary", "<p>No runs recorded yet.</p>"))
@@ -99,9 +106,11 @@ def _ranked_sections(repo, sweep: Sweep, metric: str, group_by: str | None) -> l
 
     experiment = sweep.experiment
     varying = _varying(sweep)
+    if group_by is not None:
+        sweep.column(group_by)  # an unknown name is an error, not a missing picture
     group_by = group_by or _choose_group(sweep, varying, metric)
     top = repo.top_runs(metric, TOP_RUNS, experiment=experiment,
-                        mode=sweep.direction(metric))
+                        mode=sweep.direction(metric), where=sweep.where)
     curves = _figure(lambda: plot_curves(sweep, metric, group_by=group_by),
                      f"{metric} at each epoch" + (f", coloured by {group_by}" if group_by else ""))
     sections = [
@@ -116,7 +125,8 @@ def _ranked_sections(repo, sweep: Sweep, metric: str, group_by: str | None) -> l
     ]
     per_group = []
     for name in varying:
-        groups = repo.best_by(name, metric, experiment=experiment, mode=sweep.direction(metric))
+        groups = repo.best_by(name, metric, experiment=experiment, mode=sweep.direction(metric),
+                              where=sweep.where)
         table = _groups_table(groups, name, metric, sweep.direction(metric))
         picture = _figure(lambda name=name: plot_compare(sweep, name, metric),
                           f"best {metric} of each run, by {name}")

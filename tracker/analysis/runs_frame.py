@@ -14,10 +14,25 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Double,
+    Select,
+    SmallInteger,
+    String,
+    Table,
+    case,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy import values as sql_values
 
 from ..errors import DirectionError
 from ..optional import require
+from ..store.filters import RunSelection
 from ..store.models import HyperparameterKind
 from ..store.stale import status_column
 from ..store.values import check_mode, decode_hyperparameter, infer_direction
@@ -25,7 +40,8 @@ from ..store.writes import experiments as e
 from ..store.writes import hyperparameters as h
 from ..store.writes import run_metrics as summaries
 from ..store.writes import runs as r
-from .frames import decode_values, fetch, pandas, run_ids_of
+from .columnar import read_columns, typed
+from .frames import decode_values, fetch, pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +58,7 @@ COLUMNS_PER_STATEMENT = 300
 
 def runs_frame(
     conn: Connection,
-    experiment_id: int | None,
+    selection: RunSelection | int | None,
     *,
     modes: Mapping[str, str] | None = None,
     stale_before: dt.datetime | None = None,
@@ -57,13 +73,13 @@ def runs_frame(
     ``hyperparameters`` (column -> name), ``metrics`` and ``directions``.
     """
     pd = pandas()
-    base = _base(pd, conn, experiment_id, stale_before)
+    selection = RunSelection.of(selection)
+    base = _base(pd, conn, selection, stale_before)
     order = base["run_id"].to_numpy()
-    run_ids = run_ids_of(experiment_id)
+    run_ids = selection.run_ids()
 
-    metrics = [name for (name,) in _distinct(conn, select(summaries.c.name), summaries, run_ids)]
-    directions = _directions(conn, metrics, experiment_id, modes or {})
-    metric_columns, last_epoch = _metric_columns(conn, run_ids, metrics, directions, order)
+    metrics, directions, metric_columns, last_epoch = _metric_columns(
+        pd, conn, run_ids, selection.experiment_id, modes or {}, order)
     base["last_epoch"] = pd.array(last_epoch, dtype="Int64")
 
     taken = set(base.columns) | set(metric_columns)
@@ -80,7 +96,7 @@ def runs_frame(
 
 
 def _base(
-    pd, conn: Connection, experiment_id: int | None, stale_before: dt.datetime | None
+    pd, conn: Connection, selection: RunSelection, stale_before: dt.datetime | None
 ) -> pd.DataFrame:
     np = require("numpy", "DataFrames")
     stmt = (
@@ -91,9 +107,7 @@ def _base(
         .join(e, e.c.id == r.c.experiment_id)
         .order_by(r.c.id)
     )
-    if experiment_id is not None:
-        stmt = stmt.where(r.c.experiment_id == experiment_id)
-    rows = fetch(conn, stmt)
+    rows = fetch(conn, selection.apply(stmt))
     names = [c for c in RUN_COLUMNS if c not in ("duration_s", "last_epoch")]
     columns = zip(*rows, strict=True) if rows else [()] * len(names)
     base = pd.DataFrame({n: np.array(v, dtype=object) for n, v in zip(names, columns, strict=True)})
@@ -136,29 +150,56 @@ def _pivot(conn: Connection, table: Table, run_ids: Select | None,
     return arrays
 
 
-def _metric_columns(conn, run_ids, metrics: list[str], directions: Mapping[str, str], order):
-    """``<metric>_best`` (where the direction is known) and ``<metric>_last`` arrays, and each
-    run's last epoch (None without metrics)."""
+def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], order):
+    """The metric names (sorted), their directions, the ``<metric>_best`` (where the direction
+    is known) and ``<metric>_last`` arrays, and each run's last epoch (None without metrics).
+
+    The runs' ``run_metrics`` rows are read as they are (one per run and metric) and NumPy
+    pivots them: at 40 metrics, conditional aggregation in SQL evaluates a hundred CASE
+    expressions for each of 400,000 rows, several times slower (benchmarks/RESULTS.md)."""
     np = require("numpy", "DataFrames")
     s = summaries
-    expressions: list[ColumnElement] = [func.max(s.c.last_epoch)]
-    for metric in metrics:
-        mine = s.c.name == metric
-        if metric in directions:
-            best = s.c.high if directions[metric] == "max" else s.c.low
-            expressions.append(func.max(case((mine, best))))
-        expressions += [func.max(case((mine, s.c.last_value))),
-                        func.max(case((mine, s.c.last_kind)))]
-    arrays = iter(_pivot(conn, s, run_ids, expressions, order))
-    last_epoch = next(arrays)
+    nan = literal(float("nan"), Double())
+    ids = run_ids
+    if conn.dialect.name == "postgresql":  # binary COPY: names as codes, NULLs as NaN
+        names = [n for (n,) in _distinct(conn, select(s.c.name), s, ids)]
+        if not names:
+            return [], {}, {}, [None] * len(order)
+        codes = sql_values(sql_column("name", String()), sql_column("code", SmallInteger()),
+                           name="metric_codes").data([(n, i) for i, n in enumerate(names)])
+        stmt = select(typed(s.c.run_id, "int64"), typed(codes.c.code, "int16"),
+                      func.coalesce(s.c.high, nan), func.coalesce(s.c.low, nan),
+                      func.coalesce(s.c.last_value, nan), typed(s.c.last_kind, "int16"),
+                      typed(s.c.last_epoch, "int32")).join(codes, codes.c.name == s.c.name)
+        dtypes = ["int64", "int16", "float64", "float64", "float64", "int16", "int32"]
+    else:
+        stmt = select(s.c.run_id, s.c.name, s.c.high, s.c.low, s.c.last_value, s.c.last_kind,
+                      s.c.last_epoch)
+        dtypes = ["int64", "object", "float64", "float64", "float64", "int16", "int32"]
+    if ids is not None:
+        stmt = stmt.where(s.c.run_id.in_(ids))
+    run, code, high, low, last, kind, epoch = read_columns(conn, stmt, dtypes)
+    if conn.dialect.name != "postgresql":
+        code, names = pd.factorize(code, sort=True)
+        names = [str(n) for n in names]
+    directions = _directions(conn, names, experiment_id, modes)
+    runs = np.searchsorted(order, run) if len(order) else run
+
+    def pivot(found, fill, dtype="float64"):
+        grid = np.full((len(names), len(order)), fill, dtype=dtype)
+        grid[code, runs] = found
+        return grid
+
+    highs, lows, lasts, kinds = pivot(high, np.nan), pivot(low, np.nan), pivot(last, np.nan), \
+        pivot(kind, 0, "int16")
     columns: dict[str, Any] = {}
-    for metric in metrics:
+    for i, metric in enumerate(names):
         if metric in directions:
-            columns[f"{metric}_best"] = np.array(next(arrays), dtype="float64")
-        value, kind = next(arrays), next(arrays)
-        kind[kind == None] = 0  # noqa: E711 - elementwise: runs without the metric
-        columns[f"{metric}_last"] = decode_values(np.array(value, dtype="float64"), kind)
-    return columns, last_epoch
+            columns[f"{metric}_best"] = highs[i] if directions[metric] == "max" else lows[i]
+        columns[f"{metric}_last"] = decode_values(lasts[i], kinds[i])
+    epochs = np.full(len(order), -1, dtype="int64")
+    np.maximum.at(epochs, runs, epoch)
+    return names, directions, columns, [None if e < 0 else int(e) for e in epochs]
 
 
 def _hyperparameter_columns(pd, conn, run_ids, order, index, taken: set[str]):

@@ -8,9 +8,11 @@ name an unknown metric the same way (``UnknownNameError``, listing the recorded 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import DirectionError, TrackerError, UnknownNameError
+from ..store.filters import Where
+from ..store.names import unknown_message
 from . import dataframes
 
 if TYPE_CHECKING:
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..store.repository import Repository
 
-Where = Mapping[str, Any] | str | None
+__all__ = ["Where", "check_metric", "default_metric", "metric_values", "scope", "selected_runs"]
 
 
 def selected_runs(
@@ -28,22 +30,10 @@ def selected_runs(
     where: Where = None,
     modes: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """``to_dataframe(kind="runs")`` of ``experiment``, keeping only the runs ``where`` selects
-    (a mapping of hyperparameter name to value, or to a list of accepted values, as in
-    ``Repository.runs``). The frame's ``attrs`` are those of every run of the experiment.
-    """
-    if isinstance(where, str):
-        raise TrackerError(
-            "filter expressions (where='learning_rate < 1e-3') are not available in this "
-            "version yet: pass a mapping, where={'batch_size': [32, 64]}"
-        )
-    frame = dataframes.to_dataframe(repo, experiment, modes=modes)
-    if where:
-        kept = [run.id for run in repo.runs(experiment, where=dict(where))]
-        attrs = frame.attrs
-        frame = frame[frame["run_id"].isin(kept)]
-        frame.attrs = attrs
-    return frame
+    """``to_dataframe(kind="runs")`` of ``experiment``, only the runs that pass ``where`` (a
+    filter expression, a mapping of hyperparameter values, or a list of them, as
+    ``Repository.runs`` takes it; compiled to SQL)."""
+    return dataframes.to_dataframe(repo, experiment, modes=modes, where=where)
 
 
 def scope(experiment: str | None) -> str:
@@ -51,13 +41,17 @@ def scope(experiment: str | None) -> str:
     return f"experiment {experiment!r}" if experiment is not None else "all experiments"
 
 
-def check_metric(frame: pd.DataFrame, metric: str, experiment: str | None) -> None:
-    """``UnknownNameError`` (with the recorded names) when no run recorded ``metric``."""
-    known = tuple(frame.attrs.get("metrics", ()))
+def check_metric(repo: Repository, frame: pd.DataFrame, metric: str,
+                 experiment: str | None) -> None:
+    """``UnknownNameError`` (with the recorded names) when the experiment never recorded
+    ``metric``; a plain error when only the runs a filter kept lack it."""
+    if metric in frame.attrs.get("metrics", ()):
+        return
+    known = tuple(repo.names(experiment).metrics)
     if metric not in known:
-        hint = f"recorded: {', '.join(known)}" if known else "no metrics recorded yet"
-        raise UnknownNameError(f"no metric {metric!r} in {scope(experiment)} ({hint})",
+        raise UnknownNameError(unknown_message("metric", metric, known, experiment),
                                known=known, experiment=experiment)
+    raise TrackerError(f"no selected run of {scope(experiment)} recorded {metric!r}")
 
 
 def metric_values(frame: pd.DataFrame, metric: str, over: str) -> pd.Series:
@@ -73,19 +67,6 @@ def metric_values(frame: pd.DataFrame, metric: str, over: str) -> pd.Series:
     return frame[f"{metric}_{over}"]
 
 
-def default_metric(repo: Repository, frame: pd.DataFrame, experiment: str | None) -> str:
-    """The experiment's objective (or the one objective every experiment shares), else a
-    clear error asking for the metric."""
-    objectives = {e.objective for e in repo.experiments()
-                  if e.objective and experiment in (None, e.name)}
-    if len(objectives) == 1:
-        return objectives.pop()
-    known = tuple(frame.attrs.get("metrics", ()))
-    if experiment is not None:
-        why = f"experiment {experiment!r} has no objective"
-    else:
-        why = "the experiments have no objective in common"
-    raise UnknownNameError(
-        f"{why}: name the metric (recorded: {', '.join(known) or 'none'})",
-        known=known, experiment=experiment,
-    )
+def default_metric(repo: Repository, experiment: str | None) -> str:
+    """The experiment's objective, else an error listing the recorded metrics."""
+    return repo.default_metric(experiment)

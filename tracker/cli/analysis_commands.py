@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .lazy import Repository
-from .options import ExperimentName, Url
+from .options import ExperimentName, Url, Where
 from .titles import scope
 
 Kind = Annotated[
@@ -35,6 +35,7 @@ def export(
     ] = None,
     kind: Kind = "runs",
     experiment: ExperimentName = None,
+    where: Where = None,
     url: Url = None,
 ) -> None:
     """Write the runs or every epoch's metrics to CSV, Parquet or JSON Lines.
@@ -56,6 +57,7 @@ def export(
             output,
             kind=kind,
             experiment=experiment,
+            where=where,
             progress=lambda n: status.update(f"Exporting {kind} ... {n:,} rows"),
         )
     where = "stdout" if output is None else str(output)
@@ -84,6 +86,7 @@ def report(
             show_default=False,
         ),
     ] = None,
+    where: Where = None,
     url: Url = None,
 ) -> None:
     """Write one self-contained HTML report of a sweep.
@@ -101,7 +104,6 @@ def report(
 
     console = Console(stderr=True)
     with console.status("Building the report ..."):
-        write_report(
-            Repository(url), output, experiment=experiment, metric=metric, group_by=group_by
-        )
+        write_report(Repository(url), output, experiment=experiment, metric=metric,
+                     group_by=group_by, where=where)
     console.print(f"Wrote {output}", highlight=False)

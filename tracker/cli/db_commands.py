@@ -43,7 +43,11 @@ def current(url: Url = None) -> None:
     where = db.mask_url(db.resolve_url(url))
     found = schema.current_revision(url)
     head = schema.head_revision()
-    if found is None:
+    missing = schema.missing_database(url)
+    if missing is not None:
+        typer.echo(f"{where}: not migrated: there is no database at {missing} "
+                   "(`tracker db upgrade` creates it)")
+    elif found is None:
         typer.echo(f"{where}: not migrated (run `tracker db upgrade`)")
     elif found == head:
         typer.echo(f"{where}: revision {found} (head)")

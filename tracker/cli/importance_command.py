@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from .lazy import Repository
-from .options import Epochs, Format, Mode, Over, Url
+from .options import Epochs, Format, Metric, Mode, Over, Url, Where
 from .output import show
-from .where_option import Where, where_of
 
 BAR_WIDTH = 20
 
 
 def importance(
     experiment: Annotated[str, typer.Option("--experiment", "-e", help="The experiment.")],
-    metric: Annotated[
-        Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
-        typer.Option("--metric", "-m", help="Metric to explain (default: the objective).",
-                     show_default=False),
-    ] = None,
+    metric: Metric = None,
     where: Where = None,
     over: Over = Epochs.best,
     mode: Mode = None,
@@ -44,7 +39,7 @@ def importance(
     console = Console(stderr=True)
     with console.status("Fitting the random forest ..."):
         ranking = rank(Repository(url), metric, experiment, over=over.value,
-                       where=where_of(where), mode=mode, seed=seed)
+                       where=where, mode=mode, seed=seed)
     rows = []
     for i, row in enumerate(ranking.rows, 1):
         line = {"rank": i, "hyperparameter": row.name, "importance": round(row.importance, 4),

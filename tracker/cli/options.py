@@ -52,3 +52,20 @@ StaleAfter = Annotated[
         show_default=False,
     ),
 ]
+Where = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--where", "-w",
+        help="Only runs passing this filter, e.g. \"learning_rate < 1e-3 and optimizer == "
+        "'adam'\" or \"best.val_accuracy > 0.9\" (repeat it: all must hold; the old "
+        "NAME=VALUE works too).",
+        show_default=False,
+    ),
+]
+Metric = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--metric", "-m", help="Metric (default: the experiment's objective).",
+        show_default=False,
+    ),
+]

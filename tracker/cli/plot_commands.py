@@ -7,8 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import Epochs, ExperimentName, Mode, Over, Url
-from .where_option import Where, where_of
+from .options import Epochs, ExperimentName, Mode, Over, Url, Where
 
 app = typer.Typer(
     help="Draw a sweep as a PNG, SVG or PDF file (needs the analysis extra).\n\n"
@@ -17,7 +16,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-Metric = Annotated[str, typer.Option("--metric", "-m", help="Metric to draw.")]
+Metric = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--metric", "-m", help="Metric to draw (default: the experiment's objective).",
+                 show_default=False),
+]
 
 
 Output = Annotated[Path, typer.Option("--output", "-o", help="Image file: .png, .svg or .pdf.")]
@@ -35,13 +38,14 @@ def _draw(output: Path, draw) -> None:
 
 @app.command()
 def curves(
-    metric: Metric,
+    metric: Metric = None,
     group_by: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option("--group-by", "-g", help="Hyperparameter colouring the runs.",
                      show_default=False),
     ] = None,
     experiment: ExperimentName = None,
+    where: Where = None,
     output: Output = Path("curves.png"),
     url: Url = None,
 ) -> None:
@@ -54,18 +58,20 @@ def curves(
     """
     from ..analysis.plots import plot_curves
 
-    _draw(output, lambda: plot_curves(url, metric, group_by=group_by, experiment=experiment))
+    _draw(output, lambda: plot_curves(url, metric, group_by=group_by, experiment=experiment,
+                                      where=where))
 
 
 @app.command()
 def hparams(
-    metric: Metric,
+    metric: Metric = None,
     mode: Mode = None,
     highlight: Annotated[
         int, typer.Option(min=1, help="How many best runs to highlight (at most a quarter of "
                           "the runs; the figure says when it shows fewer).")
     ] = 5,
     experiment: ExperimentName = None,
+    where: Where = None,
     output: Output = Path("hparams.png"),
     url: Url = None,
 ) -> None:
@@ -78,15 +84,16 @@ def hparams(
     from ..analysis.plots import plot_hparams
 
     _draw(output, lambda: plot_hparams(url, metric, experiment=experiment, mode=mode,
-                                       highlight=highlight))
+                                       highlight=highlight, where=where))
 
 
 @app.command()
 def compare(
     group_by: Annotated[str, typer.Option("--group-by", "-g", help="Hyperparameter to group by.")],
-    metric: Metric,
+    metric: Metric = None,
     mode: Mode = None,
     experiment: ExperimentName = None,
+    where: Where = None,
     output: Output = Path("compare.png"),
     url: Url = None,
 ) -> None:
@@ -98,12 +105,13 @@ def compare(
     """
     from ..analysis.plots import plot_compare
 
-    _draw(output, lambda: plot_compare(url, group_by, metric, experiment=experiment, mode=mode))
+    _draw(output, lambda: plot_compare(url, group_by, metric, experiment=experiment, mode=mode,
+                                       where=where))
 
 
 @app.command()
 def parallel(
-    metric: Metric,
+    metric: Metric = None,
     mode: Mode = None,
     where: Where = None,
     over: Over = Epochs.best,
@@ -128,5 +136,5 @@ def parallel(
     from ..analysis.plots import plot_parallel
 
     _draw(output, lambda: plot_parallel(url, metric, experiment=experiment, mode=mode,
-                                        over=over.value, where=where_of(where),
+                                        over=over.value, where=where,
                                         hyperparameters=axes, highlight=highlight))

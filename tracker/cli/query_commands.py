@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .lazy import Repository, parse_cli_value
-from .options import Epochs, ExperimentName, Format, Mode, Over, StaleAfter, Url
+from .lazy import Repository
+from .options import Epochs, ExperimentName, Format, Metric, Mode, Over, StaleAfter, Url, Where
 from .output import show, show_json
 from .titles import scope
 
@@ -46,19 +46,15 @@ def runs(
             show_default=False,
         ),
     ] = None,
-    where: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option(help="NAME=VALUE: only runs with this hyperparameter value (repeatable)."),
-    ] = None,
+    where: Where = None,
     stale_after: StaleAfter = None,
     fmt: Format = "table",
 ) -> None:
     """List runs with their status and hyperparameters.
 
-    Example: tracker runs -e mnist --status completed --where batch_size=32
+    Example: tracker runs -e mnist --status completed --where "batch_size in (32, 64)"
     """
-    filters = dict(_parse_where(item) for item in where or [])
-    found = Repository(url, stale_after=stale_after).runs(experiment, where=filters, status=status)
+    found = Repository(url, stale_after=stale_after).runs(experiment, where=where, status=status)
     # keras-tuner runs: several per trial, told apart by execution (and retry attempt).
     trials = any(r.trial_id is not None for r in found)
     rows = []
@@ -116,10 +112,11 @@ def show_run(
 
 def best(
     group_by: Annotated[str, typer.Option("--group-by", "-g", help="Hyperparameter to group by.")],
-    metric: Annotated[str, typer.Option("--metric", "-m", help="Metric to rank by.")],
+    metric: Metric = None,
     mode: Mode = None,
     experiment: ExperimentName = None,
     over: Over = Epochs.best,
+    where: Where = None,
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
@@ -130,8 +127,10 @@ def best(
     Example: tracker best --group-by batch_size --metric val_accuracy -e mnist --over last
     """
     repo = Repository(url)
+    metric = metric or repo.default_metric(experiment)
     direction = repo.direction(metric, mode=mode, experiment=experiment)
-    groups = repo.best_by(group_by, metric, mode=direction, experiment=experiment, over=over.value)
+    groups = repo.best_by(group_by, metric, mode=direction, experiment=experiment, over=over.value,
+                          where=where)
     rows = [
         {group_by: g.group, f"best_{metric}": g.value, "run": g.run_id, "epoch": g.epoch,
          "runs": g.runs}
@@ -143,34 +142,30 @@ def best(
 
 
 def top(
-    metric: Annotated[str, typer.Option("--metric", "-m", help="Metric to rank by.")],
+    metric: Metric = None,
     k: Annotated[int, typer.Option("-k", "--limit", min=1, help="How many runs.")] = 10,
     mode: Mode = None,
     experiment: ExperimentName = None,
     over: Over = Epochs.best,
+    where: Where = None,
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
     """The best runs by a metric, with their hyperparameters.
 
-    Example: tracker top --metric val_accuracy -k 5 -e mnist
+    Example: tracker top --metric val_accuracy -k 5 -e mnist --where "optimizer == 'adam'"
     """
     repo = Repository(url)
+    metric = metric or repo.default_metric(experiment)
     direction = repo.direction(metric, mode=mode, experiment=experiment)
-    ranked = repo.top_runs(metric, k, mode=direction, experiment=experiment, over=over.value)
+    ranked = repo.top_runs(metric, k, mode=direction, experiment=experiment, over=over.value,
+                           where=where)
     rows = [
         {"rank": i, "run": r.run.id, metric: r.value, "epoch": r.epoch, "status": r.run.status}
         for i, r in enumerate(ranked, 1)
     ]
     _add_hyperparameter_columns(rows, [r.run.hyperparameters for r in ranked])
     show(rows, title=f"Top {k} runs by {metric} ({direction}) — {scope(experiment)}", fmt=fmt)
-
-
-def _parse_where(item: str) -> tuple[str, object]:
-    name, sep, value = item.partition("=")
-    if not sep or not name:
-        raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--where")
-    return name, parse_cli_value(value)
 
 
 def _add_hyperparameter_columns(rows: list[dict], hyperparameters: list[dict]) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .lazy import Repository
-from .options import Epochs, Format, Mode, Over, Url
+from .options import Epochs, Format, Mode, Over, Url, Where
 from .output import show
 
 
@@ -24,6 +24,7 @@ def trials(
     ] = None,
     mode: Mode = None,
     over: Over = Epochs.best,
+    where: Where = None,
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
@@ -36,7 +37,7 @@ def trials(
     Example: tracker trials -e mnist --metric val_accuracy
     """
     repo = Repository(url)
-    found = repo.trials(experiment, metric, mode=mode, over=over.value)
+    found = repo.trials(experiment, metric, mode=mode, over=over.value, where=where)
     name = found[0].metric if found else metric
     rows = [
         {

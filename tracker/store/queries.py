@@ -4,23 +4,22 @@ records. Each is a fixed number of set-based statements, never one query per run
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Label, Select, and_, exists, func, or_, select
+from sqlalchemy import Connection, Label, Select, func, select
 
 from ..errors import NotFoundError
 from . import stale
-from .models import HyperparameterKind
+from .filters import RunSelection
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
-from .values import decode_hyperparameter, decode_metric, encode_hyperparameter
+from .values import decode_hyperparameter, decode_metric
 from .values import hyperparameter_sort_key as _hp_sort_key
 from .writes import epoch_metrics as m
 from .writes import experiments as e
 from .writes import hyperparameters as h
+from .writes import run_metrics as s
 from .writes import runs as r
-
-_NUMERIC_KINDS = (HyperparameterKind.INT.value, HyperparameterKind.FLOAT.value)
 
 
 def experiments(conn: Connection) -> list[ExperimentInfo]:
@@ -50,18 +49,16 @@ def experiment(conn: Connection, name: str) -> ExperimentInfo:
 
 def runs(
     conn: Connection,
-    experiment_id: int | None = None,
+    selection: RunSelection | None = None,
     *,
-    where: Mapping[str, Any] | None = None,
     status: str | Sequence[str] | None = None,
     run_ids: Iterable[int] | None = None,
     stale_before: dt.datetime | None = None,
 ) -> list[RunInfo]:
-    """Runs in id order, each with its hyperparameters (two statements in all). With
-    ``stale_before``, a running run not seen since then has the status ``stale``."""
-    stmt = _runs_select()
-    if experiment_id is not None:
-        stmt = stmt.where(r.c.experiment_id == experiment_id)
+    """The selected runs (default: every run) in id order, each with its hyperparameters (two
+    statements in all). With ``stale_before``, a running run not seen since then has the
+    status ``stale``."""
+    stmt = (selection or RunSelection()).apply(_runs_select())
     if status is not None:
         if stale_before is not None:
             stmt = stmt.where(stale.status_filter(status, stale_before))
@@ -69,9 +66,9 @@ def runs(
             stmt = stmt.where(r.c.status.in_([status] if isinstance(status, str) else list(status)))
     if run_ids is not None:
         stmt = stmt.where(r.c.id.in_(list(run_ids)))
-    for name, wanted in (where or {}).items():
-        stmt = stmt.where(_has_hyperparameter(name, wanted))
     rows = conn.execute(stmt.order_by(r.c.id)).all()
+    if not rows:
+        return []
     hparams = hyperparameters_of(conn, stmt.with_only_columns(r.c.id))
     return [_run_info(row, hparams.get(row.id, {}), stale_before) for row in rows]
 
@@ -101,6 +98,11 @@ def history(conn: Connection, run_id: int, metric: str | None = None) -> list[Me
 
 
 OVER = ("best", "last")
+# Aliases are built once: setting one up costs SQLAlchemy more than running a small query.
+_HP_ALIASES = {c: h.alias(f"hp_{c}") for c in ("kind", "num_value", "text_value")}
+_RUN_VALUES = s.alias("run_values")
+_RUN_EPOCHS = m.alias("run_epochs")
+_RUN_LAST = s.alias("run_last")
 
 
 def check_over(over: str) -> str:
@@ -109,85 +111,60 @@ def check_over(over: str) -> str:
     return over
 
 
-def metric_rows(metric: str, over: str, experiment_id: int | None = None) -> Select:
-    """``(run_id, epoch, value, value_kind)`` of ``metric``: every epoch (``over="best"``), or
-    only each run's final epoch holding the metric (``over="last"``)."""
-
-    def of_experiment(stmt: Select) -> Select:
-        if experiment_id is None:
-            return stmt
-        return stmt.join(r, r.c.id == m.c.run_id).where(r.c.experiment_id == experiment_id)
-
-    stmt = of_experiment(
-        select(m.c.run_id, m.c.epoch, m.c.value, m.c.value_kind).where(m.c.name == metric)
-    )
-    if check_over(over) == "last":
-        last = of_experiment(
-            select(m.c.run_id, func.max(m.c.epoch).label("epoch")).where(m.c.name == metric)
-        )
-        last = last.group_by(m.c.run_id).subquery()
-        stmt = stmt.join(last, and_(last.c.run_id == m.c.run_id, last.c.epoch == m.c.epoch))
-    return stmt
-
-
 def best_by(
     conn: Connection,
     hyperparameter: str,
     metric: str,
     mode: str,
-    experiment_id: int | None,
+    selection: RunSelection,
     over: str = "best",
 ) -> list[GroupBest]:
-    """Per distinct value of ``hyperparameter``: the best finite ``metric`` over every epoch of
-    every run in the group (``over="last"``: over the final epoch of each run), and the
-    (lowest) run id and epoch reaching it.
+    """Per distinct value of ``hyperparameter`` among the selected runs: the best finite
+    ``metric`` over every epoch of every run in the group (``over="last"``: over the final
+    epoch of each run), the (lowest) run id and epoch reaching it, and the group's size.
 
-    Set-based and index-driven: each run's own best is one seek in the (run_id, name, value)
-    index (see ``run_value``), then one window over the runs picks each group's winner."""
+    One statement, driven by the selected runs: each run's value of the hyperparameter and its
+    best (or last) value of the metric are primary-key seeks (``hyperparameters``,
+    ``run_metrics``) in per-run sub-plans, never a join whose method the planner would pick
+    from statistics (a fresh database has none); one window over the runs then picks each
+    group's winner, and one index seek per group finds its epoch."""
     check_over(over)
-    per_run = select(
-        h.c.kind, h.c.text_value, h.c.run_id, run_value(metric, mode, over, h.c.run_id)
-    ).where(h.c.name == hyperparameter)
-    if experiment_id is not None:
-        per_run = per_run.join(r, r.c.id == h.c.run_id).where(r.c.experiment_id == experiment_id)
-    per_run = per_run.subquery()
+
+    def of_run(column: str, run_id) -> Label:
+        own = _HP_ALIASES[column]
+        stmt = select(own.c[column]).where(own.c.run_id == run_id, own.c.name == hyperparameter)
+        return stmt.scalar_subquery().label(column)
+
+    per_run = selection.apply(
+        select(r.c.id.label("run_id"), of_run("kind", r.c.id), of_run("text_value", r.c.id),
+               run_value(metric, mode, over, r.c.id))
+    ).subquery()
+    group = (per_run.c.kind, per_run.c.text_value)
     ranked = select(
         per_run,
         func.row_number()
-        .over(
-            partition_by=(per_run.c.kind, per_run.c.text_value),
-            order_by=(_ordered(per_run.c.value, mode), per_run.c.run_id),
-        )
+        .over(partition_by=group, order_by=(_ordered(per_run.c.value, mode), per_run.c.run_id))
         .label("rank"),
+        func.count().over(partition_by=group).label("runs"),
     ).subquery()
     winners = select(
-        ranked.c.kind,
-        ranked.c.text_value,
-        ranked.c.run_id,
-        ranked.c.value,
+        ranked.c.kind, of_run("num_value", ranked.c.run_id), ranked.c.text_value,
+        ranked.c.run_id, ranked.c.value, ranked.c.runs,
         run_epoch(metric, over, ranked.c.run_id, ranked.c.value),
-    ).where(ranked.c.rank == 1, ranked.c.value.is_not(None))
-    best = {(row.kind, row.text_value): row for row in conn.execute(winners)}
-    sizes = select(
-        h.c.kind, h.c.num_value, h.c.text_value, func.count().label("runs")
-    ).where(h.c.name == hyperparameter)
-    if experiment_id is not None:
-        sizes = sizes.join(r, r.c.id == h.c.run_id).where(r.c.experiment_id == experiment_id)
-    groups = conn.execute(sizes.group_by(h.c.kind, h.c.num_value, h.c.text_value)).all()
+    ).where(ranked.c.rank == 1)
+    # Runs without the hyperparameter make one group of NULLs, left out here.
+    groups = [g for g in conn.execute(winners) if g.kind is not None]
     groups.sort(key=lambda g: _hp_sort_key(g.kind, g.num_value, g.text_value))
-    result = []
-    for g in groups:
-        top = best.get((g.kind, g.text_value))
-        result.append(
-            GroupBest(
-                group=decode_hyperparameter(g.kind, g.num_value, g.text_value),
-                value=None if top is None else top.value,
-                run_id=None if top is None else top.run_id,
-                epoch=None if top is None else top.epoch,
-                runs=g.runs,
-            )
+    return [
+        GroupBest(
+            group=decode_hyperparameter(g.kind, g.num_value, g.text_value),
+            value=g.value,
+            run_id=None if g.value is None else g.run_id,
+            epoch=None if g.value is None else g.epoch,
+            runs=g.runs,
         )
-    return result
+        for g in groups
+    ]
 
 
 def top_runs(
@@ -195,17 +172,16 @@ def top_runs(
     metric: str,
     k: int,
     mode: str,
-    experiment_id: int | None,
+    selection: RunSelection,
     over: str = "best",
     stale_before: dt.datetime | None = None,
 ) -> list[RankedRun]:
-    """The ``k`` runs with the best finite ``metric`` at any epoch (``over="last"``: at their
-    final epoch), best first (ties: lowest run id)."""
+    """The ``k`` selected runs with the best finite ``metric`` at any epoch (``over="last"``:
+    at their final epoch), best first (ties: lowest run id)."""
     check_over(over)
-    per_run = select(r.c.id.label("run_id"), run_value(metric, mode, over, r.c.id))
-    if experiment_id is not None:
-        per_run = per_run.where(r.c.experiment_id == experiment_id)
-    per_run = per_run.subquery()
+    per_run = selection.apply(
+        select(r.c.id.label("run_id"), run_value(metric, mode, over, r.c.id))
+    ).subquery()
     # NULL (no finite value) sorts last and is dropped below: a WHERE on the value would make
     # PostgreSQL evaluate the per-run seek twice.
     best = (
@@ -223,42 +199,39 @@ def top_runs(
         )
         if row.value is not None
     ]
+    if not top:
+        return []
     ids = [row.run_id for row in top]
     infos = {info.id: info for info in runs(conn, run_ids=ids, stale_before=stale_before)}
     return [RankedRun(infos[row.run_id], row.value, row.epoch) for row in top]
 
 
 def run_value(metric: str, mode: str, over: str, run_id) -> Label:
-    """Column ``value``: the run's best finite ``metric`` (``over="last"``: its value at its
-    final epoch, NULL when that is NaN or +/-inf). Non-finite values are NULL in ``value``, so
-    MAX/MIN skip them, and with the (run_id, name, value) index each is one index seek
-    (SQLite's min/max optimisation, PostgreSQL's backward index-only scan)."""
-    own = m.alias("run_values")
-    mine = (own.c.run_id == run_id, own.c.name == metric)
+    """Column ``value``: the run's best finite ``metric`` in direction ``mode``
+    (``over="last"``: its value at its final epoch, NULL when that is NaN or +/-inf), read from
+    the ``run_metrics`` summary the database keeps: one primary-key seek."""
+    summary = _RUN_VALUES
     if over == "best":
-        pick = func.max(own.c.value) if mode == "max" else func.min(own.c.value)
-        return select(pick).where(*mine).scalar_subquery().label("value")
-    # The value at the run's last epoch: two primary-key seeks (ORDER BY epoch DESC LIMIT 1
-    # makes SQLite scan the run's rows through the value index instead).
-    final = m.alias("final_epochs")
-    last_epoch = (
-        select(func.max(final.c.epoch))
-        .where(final.c.run_id == run_id, final.c.name == metric)
-        .correlate_except(final)  # run_id belongs to the query two levels up
-    )
-    last = select(own.c.value).where(*mine, own.c.epoch == last_epoch.scalar_subquery())
-    return last.scalar_subquery().label("value")
+        pick = summary.c.high if mode == "max" else summary.c.low
+    else:
+        pick = summary.c.last_value
+    stmt = select(pick).where(summary.c.run_id == run_id, summary.c.name == metric)
+    return stmt.scalar_subquery().label("value")
 
 
 def run_epoch(metric: str, over: str, run_id, value) -> Label:
-    """Column ``epoch``: the first epoch at which the run reached ``value`` (``over="last"``:
-    its final epoch holding ``metric``)."""
-    own = m.alias("run_epochs")
-    mine = (own.c.run_id == run_id, own.c.name == metric)
+    """Column ``epoch``: the first epoch at which the run reached ``value`` (one seek in the
+    ``(run_id, name, value)`` index; ``over="last"``: its final epoch holding ``metric``)."""
     if over == "best":
-        stmt = select(func.min(own.c.epoch)).where(*mine, own.c.value == value)
+        own = _RUN_EPOCHS
+        stmt = select(func.min(own.c.epoch)).where(
+            own.c.run_id == run_id, own.c.name == metric, own.c.value == value
+        )
     else:
-        stmt = select(func.max(own.c.epoch)).where(*mine)
+        summary = _RUN_LAST
+        stmt = select(summary.c.last_epoch).where(
+            summary.c.run_id == run_id, summary.c.name == metric
+        )
     return stmt.scalar_subquery().label("epoch")
 
 
@@ -307,19 +280,3 @@ def hyperparameters_of(conn: Connection, run_ids: Select) -> dict[int, dict[str,
             row.kind, row.num_value, row.text_value
         )
     return result
-
-
-def _has_hyperparameter(name: str, wanted: Any):
-    """EXISTS a hyperparameter ``name`` equal to ``wanted`` (or to any item of a list/set).
-    Numbers compare numerically, so ``32`` matches ``32.0``."""
-    options = list(wanted) if isinstance(wanted, (list, set, frozenset)) else [wanted]
-    clauses = []
-    for option in options:
-        kind, num, text = encode_hyperparameter(option)
-        if kind in _NUMERIC_KINDS and num is not None:
-            clauses.append(and_(h.c.kind.in_(_NUMERIC_KINDS), h.c.num_value == num))
-        elif kind == HyperparameterKind.NONE.value:
-            clauses.append(h.c.kind == kind)
-        else:
-            clauses.append(and_(h.c.kind == kind, h.c.text_value == text))
-    return exists().where(h.c.run_id == r.c.id, h.c.name == name, or_(*clauses))

@@ -125,6 +125,22 @@ class TrialSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedNames:
+    """What an experiment (or, with ``experiment`` None, the whole database) recorded: each
+    hyperparameter with the kinds of value it holds (``int``, ``float``, ``bool``, ``str``,
+    ``json``, ``none``), the metric names, and the run fields a filter can name.
+
+    >>> repo.names("mnist").metrics                                      # doctest: +SKIP
+    ('accuracy', 'loss', 'val_accuracy', 'val_loss')
+    """
+
+    experiment: str | None
+    hyperparameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Importance:
     """A row of ``Repository.importance``: how much of a metric's variation across runs one
     hyperparameter explains, and in which direction it pulls.

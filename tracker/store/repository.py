@@ -11,17 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from ..errors import NotFoundError
 from . import db, queries, schema, stale, writes
 from .bulk import BulkStore
 from .models import RunStatus
-from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
+from .query_store import QueryStore
+from .records import RunInfo
 from .trial_store import TrialStore
 from .values import (
     check_mode,
@@ -29,7 +30,6 @@ from .values import (
     encode_metric,
     epoch_metric_rows,
     hyperparameter_rows,
-    infer_direction,
 )
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ MAX_ERROR_LENGTH = 20_000
 _FINAL_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value}
 
 
-class Repository(TrialStore, BulkStore):
+class Repository(QueryStore, TrialStore, BulkStore):
     """The tracking store at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``). The database must have been migrated (``tracker db upgrade``).
 
@@ -275,124 +275,3 @@ class Repository(TrialStore, BulkStore):
                 raise NotFoundError(f"no run with key {key!r}: call start_run first")
             self._run_ids[key] = run_id
         return run_id
-
-    # -- read side --------------------------------------------------------------------------
-
-    def experiments(self) -> list[ExperimentInfo]:
-        """Every experiment, oldest first, with its number of runs."""
-        return self._read(queries.experiments)
-
-    def runs(
-        self,
-        experiment: str | None = None,
-        *,
-        where: Mapping[str, Any] | None = None,
-        status: str | Sequence[str] | None = None,
-    ) -> list[RunInfo]:
-        """Runs in id order, optionally of one experiment, with a given status, and whose
-        hyperparameters match ``where`` (name -> value, or a list of accepted values).
-
-        ``status`` is ``running``, ``completed``, ``failed``, ``invalid`` or ``stale`` (a
-        running run without a heartbeat for ``stale_after``: its process probably died).
-
-        >>> repo.runs("mnist", where={"batch_size": [32, 64]}, status="completed")  # doctest: +SKIP
-        """
-        before = self._stale_before()
-
-        def work(conn: Connection) -> list[RunInfo]:
-            experiment_id = self._experiment_id(conn, experiment)
-            return queries.runs(
-                conn, experiment_id, where=where, status=status, stale_before=before
-            )
-
-        return self._read(work)
-
-    def run(self, ref: int | str) -> RunInfo:
-        """One run, by id or by key; ``NotFoundError`` if there is none."""
-        before = self._stale_before()
-        return self._read(lambda conn: queries.run(conn, ref, before))
-
-    def history(self, run: int | str, metric: str | None = None) -> list[MetricPoint]:
-        """Every recorded metric value of a run (id or key), by metric name then epoch."""
-
-        def work(conn: Connection) -> list[MetricPoint]:
-            run_id = queries.run(conn, run).id if not isinstance(run, int) else run
-            return queries.history(conn, run_id, metric)
-
-        return self._read(work)
-
-    def best_by(
-        self,
-        hyperparameter: str,
-        metric: str,
-        *,
-        mode: str | None = None,
-        experiment: str | None = None,
-        over: str = "best",
-    ) -> list[GroupBest]:
-        """One row per distinct value of ``hyperparameter``: the best ``metric`` over every
-        epoch of every run in the group, and which run and epoch reached it. NaN and +/-inf
-        never win. ``mode`` ('max'/'min') defaults to the experiment's objective direction,
-        else to the metric's name (losses and errors are minimised). ``over="last"`` ranks
-        each run by its final epoch instead of its best one.
-
-        >>> repo.best_by("batch_size", "val_accuracy", experiment="mnist")  # doctest: +SKIP
-        [GroupBest(group=32, value=0.97, run_id=4, epoch=9, runs=5), ...]
-        """
-
-        queries.check_over(over)
-
-        def work(conn: Connection) -> list[GroupBest]:
-            experiment_id = self._experiment_id(conn, experiment)
-            direction = self._direction(conn, metric, mode, experiment)
-            return queries.best_by(conn, hyperparameter, metric, direction, experiment_id, over)
-
-        return self._read(work)
-
-    def top_runs(
-        self,
-        metric: str,
-        k: int = 10,
-        *,
-        mode: str | None = None,
-        experiment: str | None = None,
-        over: str = "best",
-    ) -> list[RankedRun]:
-        """The ``k`` runs with the best ``metric`` at any epoch (``over="last"``: at their
-        final epoch), best first, each with its hyperparameters, value and epoch."""
-        if k < 1:
-            raise ValueError(f"k must be at least 1, not {k}")
-        queries.check_over(over)
-
-        before = self._stale_before()
-
-        def work(conn: Connection) -> list[RankedRun]:
-            experiment_id = self._experiment_id(conn, experiment)
-            direction = self._direction(conn, metric, mode, experiment)
-            return queries.top_runs(conn, metric, k, direction, experiment_id, over, before)
-
-        return self._read(work)
-
-    def direction(self, metric: str, *, mode: str | None = None, experiment: str | None = None):
-        """Whether a higher (``max``) or lower (``min``) ``metric`` is better here."""
-        return self._read(lambda conn: self._direction(conn, metric, mode, experiment))
-
-    def _experiment_id(self, conn: Connection, name: str | None) -> int | None:
-        return None if name is None else queries.experiment(conn, name).id
-
-    def _direction(
-        self, conn: Connection, metric: str, mode: str | None, experiment: str | None
-    ) -> str:
-        if mode is not None:
-            return check_mode(mode)
-        stmt = select(writes.experiments.c.direction).where(
-            writes.experiments.c.objective == metric,
-            writes.experiments.c.direction.is_not(None),
-        )
-        if experiment is not None:
-            stmt = stmt.where(writes.experiments.c.name == experiment)
-        directions = set(conn.execute(stmt.distinct()).scalars())
-        if len(directions) == 1:
-            return directions.pop()
-        return infer_direction(metric)
-

@@ -11,9 +11,11 @@ Concurrent ``upgrade`` calls are serialised: a transaction-scoped advisory lock 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, func, select
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import SchemaError, TrackerError
@@ -71,9 +73,33 @@ def downgrade(url: str | None = None, revision: str = "-1") -> tuple[str | None,
     return _migrate(url, "downgrade", revision)
 
 
+def missing_database(url: str | URL | None) -> str | None:
+    """The absolute path of a SQLite database file that does not exist (connecting would
+    create it, empty), else None.
+
+    >>> missing_database("sqlite:///no/such/file.db")                    # doctest: +SKIP
+    '/home/me/no/such/file.db'
+    """
+    resolved = db.resolve_url(url)
+    path = resolved.database
+    if resolved.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    if path.startswith("file:") or resolved.query.get("uri"):
+        return None  # a URI filename: SQLite's own rules (mode=ro, memory databases...)
+    path = os.path.abspath(path)
+    return None if os.path.exists(path) else path
+
+
 def check_schema(engine: Engine) -> None:
     """Raise ``SchemaError`` naming ``tracker db upgrade`` unless the database is at the
-    revision this code expects."""
+    revision this code expects. A SQLite file that does not exist is not created."""
+    missing = missing_database(engine.url)
+    if missing is not None:
+        raise SchemaError(
+            f"there is no database at {missing}: create it with `tracker db upgrade` (with "
+            "--url or TRACKER_DATABASE_URL pointing at it), or point --url / "
+            "TRACKER_DATABASE_URL at an existing one"
+        )
     found = _read_revision(engine)
     if found == SCHEMA_REVISION:
         return
@@ -96,6 +122,8 @@ def check_schema(engine: Engine) -> None:
 
 
 def _read_revision(engine: Engine) -> str | None:
+    if missing_database(engine.url) is not None:
+        return None  # never create the file just to look
     try:
         with engine.connect() as conn:
             if not engine.dialect.has_table(conn, "alembic_version"):

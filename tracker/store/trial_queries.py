@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, func, select
 
-from .models import ValueKind
-from .queries import hyperparameters_of, metric_rows
+from .filters import RunSelection
+from .queries import hyperparameters_of
 from .records import TrialSummary
-from .writes import epoch_metrics as m
 from .writes import experiments as e
+from .writes import run_metrics as s
 from .writes import runs as r
 
 
@@ -31,27 +31,32 @@ def next_attempt(conn: Connection, experiment: str, trial_id: str) -> int:
 
 
 def trials(
-    conn: Connection, experiment_id: int, experiment: str, metric: str, mode: str, over: str
+    conn: Connection,
+    experiment_id: int,
+    experiment: str,
+    metric: str,
+    mode: str,
+    over: str,
+    selection: RunSelection | None = None,
 ) -> list[TrialSummary]:
     """Per trial of the experiment (latest attempt only), in the order trials started: its
-    executions' best (or last) finite ``metric`` values, their mean and standard deviation."""
+    executions' best (or last) finite ``metric`` values, their mean and standard deviation.
+    With a filtered ``selection``, only the executions it selects count (a trial none of
+    whose executions pass is left out); the latest attempt is that of every run."""
     latest = _latest_attempt_runs(experiment_id)
-    rows = conn.execute(select(latest).order_by(latest.c.id)).all()
-    per_run = metric_rows(metric, over, experiment_id).where(
-        m.c.value_kind == ValueKind.FINITE
-    ).subquery()
-    order = per_run.c.value.desc() if mode == "max" else per_run.c.value.asc()
-    ranked = select(
-        per_run.c.run_id,
-        per_run.c.value,
-        func.row_number()
-        .over(partition_by=per_run.c.run_id, order_by=(order, per_run.c.epoch))
-        .label("rank"),
-    ).subquery()
-    values = dict(
-        conn.execute(select(ranked.c.run_id, ranked.c.value).where(ranked.c.rank == 1)).all()
-    )
-    hparams = hyperparameters_of(conn, select(latest.c.id))
+    chosen = select(latest)
+    if selection is not None and selection.filtered:
+        chosen = chosen.where(latest.c.id.in_(selection.run_ids()))
+    chosen = chosen.subquery()
+    rows = conn.execute(select(chosen).order_by(chosen.c.id)).all()
+    if not rows:
+        return []
+    # Each execution's best (or final) finite value: one row of the run_metrics summary.
+    summary = s.c.last_value if over == "last" else s.c.high if mode == "max" else s.c.low
+    values = dict(conn.execute(
+        select(s.c.run_id, summary).where(s.c.name == metric, s.c.run_id.in_(select(chosen.c.id)))
+    ).all())
+    hparams = hyperparameters_of(conn, select(chosen.c.id))
 
     grouped: dict[str, list] = {}
     for row in rows:

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
-from . import queries, trial_queries, writes
+from . import filters, names, queries, trial_queries, writes
+from .filters import Where
 from .models import RunStatus
 from .records import TrialSummary
 from .values import (
@@ -36,26 +37,31 @@ class TrialStore:
         *,
         mode: str | None = None,
         over: str = "best",
+        where: Where = None,
     ) -> list[TrialSummary]:
         """One ``TrialSummary`` per keras-tuner trial of ``experiment``, in the order trials
         started: per execution the best finite ``metric`` over its epochs (``over="last"``:
         its final epoch), and their mean and standard deviation. ``metric`` defaults to the
-        experiment's objective. Only each trial's latest attempt counts.
+        experiment's objective. Only each trial's latest attempt counts. ``where`` (as in
+        ``runs``) keeps the executions that pass it.
 
         >>> [(t.trial_id, t.mean, t.std) for t in repo.trials("mnist")]  # doctest: +SKIP
         [('00', 0.912, 0.004), ('01', 0.874, 0.011)]
         """
         queries.check_over(over)
+        before = self._stale_before()
 
         def work(conn: Connection) -> list[TrialSummary]:
             found = queries.experiment(conn, experiment)
-            name = metric or found.objective
-            if name is None:
-                raise ValueError(
-                    f"experiment {experiment!r} has no objective: pass the metric to summarise"
-                )
-            direction = self._direction(conn, name, mode, experiment)
-            return trial_queries.trials(conn, found.id, experiment, name, direction, over)
+            name = metric or names.default_metric(conn, found.id, experiment)
+            direction = names.metric_direction(conn, name, mode, found.id, experiment)
+            selection = filters.select_runs(conn, found.id, experiment, where,
+                                            stale_before=before, modes={name: direction})
+            summaries = trial_queries.trials(conn, found.id, experiment, name, direction, over,
+                                             selection)
+            if summaries and all(v is None for t in summaries for v in t.values):
+                names.check_metric(conn, name, found.id, experiment)
+            return summaries
 
         return self._read(work)
 

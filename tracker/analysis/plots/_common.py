@@ -4,13 +4,16 @@ axis scales, number labels, and writing a figure to a file."""
 from __future__ import annotations
 
 import math
+import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import DirectionError, TrackerError
+from ...errors import DirectionError, TrackerError, UnknownNameError
 from ...optional import require, require_all
+from ...store.names import unknown_message
 from .. import dataframes
 from ..scales import MISSING, hashable, is_number, log_scaled, sort_key
 
@@ -18,6 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from ...store.filters import Where
+    from ...store.records import RecordedNames
     from ...store.repository import Repository
 
 MAX_GROUPS = 10  # more distinct values than this are binned (numbers) or folded into "other"
@@ -30,19 +35,21 @@ RUN_COLOR = "#4c72b0"
 @dataclass
 class Sweep:
     """The runs (and, per metric, the epochs) of one experiment or of the whole database,
-    loaded once and shared by every plot of a report.
+    optionally only those passing a filter (``where``, as ``Repository.runs`` takes it), loaded
+    once and shared by every plot of a report.
 
-    >>> sweep = Sweep(Repository("sqlite:///tracker.db"), "mnist")        # doctest: +SKIP
+    >>> sweep = Sweep(Repository(), "mnist", where="units >= 64")        # doctest: +SKIP
     """
 
     repo: Repository
     experiment: str | None = None
     modes: dict[str, str] = field(default_factory=dict)
     _epochs: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    where: Where = None
 
     @classmethod
     def of(cls, source: Sweep | Repository | str | None, experiment: str | None,
-           mode: str | None = None, metric: str | None = None) -> Sweep:
+           mode: str | None = None, metric: str | None = None, where: Where = None) -> Sweep:
         """``source`` as a Sweep: a Sweep as it is, else a Repository or URL."""
         require_all(("pandas", "matplotlib"), "Drawing plots")
         if isinstance(source, Sweep):
@@ -50,32 +57,49 @@ class Sweep:
         from ...store.repository import Repository
 
         repo = source if isinstance(source, Repository) else Repository(source)
-        return cls(repo, experiment, {metric: mode} if mode and metric else {})
+        return cls(repo, experiment, {metric: mode} if mode and metric else {}, where=where)
 
     @cached_property
     def runs(self) -> pd.DataFrame:
-        return dataframes.to_dataframe(self.repo, self.experiment, modes=self.modes)
+        return dataframes.to_dataframe(self.repo, self.experiment, modes=self.modes,
+                                       where=self.where)
 
     def epochs(self, metric: str) -> pd.DataFrame:
         if metric not in self._epochs:
             self._epochs[metric] = dataframes.to_dataframe(
-                self.repo, self.experiment, kind="epochs", metrics=[metric]
+                self.repo, self.experiment, kind="epochs", metrics=[metric], where=self.where
             )
         return self._epochs[metric]
 
     @property
     def title(self) -> str:
-        return f"experiment {self.experiment!r}" if self.experiment else "all experiments"
+        title = f"experiment {self.experiment!r}" if self.experiment else "all experiments"
+        if self.where:  # on lines of its own: a filter can be long
+            title += "\n" + textwrap.fill(f"runs where {filter_text(self.where)}", 90)
+        return title
+
+    @cached_property
+    def names(self) -> RecordedNames:
+        """What the experiment recorded, whatever the filter keeps."""
+        return self.repo.names(self.experiment)
+
+    def metric(self, metric: str | None) -> str:
+        """``metric``, else the experiment's objective (an error listing the metrics when it
+        has none)."""
+        return metric if metric is not None else self.repo.default_metric(self.experiment)
 
     def hyperparameters(self) -> dict[str, str]:
         """column -> hyperparameter name."""
         return dict(self.runs.attrs.get("hyperparameters", {}))
 
     def check_metric(self, metric: str) -> None:
-        known = self.runs.attrs.get("metrics", [])
+        if metric in self.runs.attrs.get("metrics", []):
+            return
+        known = self.names.metrics
         if metric not in known:
-            hint = f" (recorded: {', '.join(known)})" if known else " (no metrics recorded yet)"
-            raise TrackerError(f"no metric {metric!r} in {self.title}{hint}")
+            raise UnknownNameError(unknown_message("metric", metric, known, self.experiment),
+                                   known=known, experiment=self.experiment)
+        raise TrackerError(f"no run of {self.title} recorded {metric!r}")
 
     def direction(self, metric: str) -> str:
         self.check_metric(metric)
@@ -98,8 +122,24 @@ class Sweep:
         for column, name in columns.items():
             if name == hyperparameter:
                 return column
-        known = ", ".join(sorted(columns.values())) or "none"
-        raise TrackerError(f"no hyperparameter {hyperparameter!r} in {self.title} (known: {known})")
+        known = tuple(self.names.hyperparameters)
+        if hyperparameter not in known:
+            raise UnknownNameError(
+                unknown_message("hyperparameter", hyperparameter, known, self.experiment),
+                known=known, experiment=self.experiment)
+        raise TrackerError(f"no run of {self.title} has the hyperparameter {hyperparameter!r}")
+
+
+def filter_text(where: Where) -> str:
+    """A filter as one line of text, for titles."""
+    if isinstance(where, str):
+        return where
+    if isinstance(where, Mapping):
+        return " and ".join(f"{k} == {v!r}" for k, v in where.items())
+    parts = list(where or [])
+    if len(parts) == 1:
+        return filter_text(parts[0])
+    return " and ".join(f"({filter_text(part)})" for part in parts)
 
 
 # -- groups -----------------------------------------------------------------------------------

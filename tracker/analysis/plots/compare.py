@@ -9,16 +9,18 @@ from ._common import BEST_COLOR, Sweep, group_runs, label, new_figure, no_data
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ...store.filters import Where
     from ...store.repository import Repository
 
 
 def plot_compare(
     source: Sweep | Repository | str | None = None,
     group_by: str = "batch_size",
-    metric: str = "val_accuracy",
+    metric: str | None = None,
     *,
     experiment: str | None = None,
     mode: str | None = None,
+    where: Where = None,
 ) -> Figure:
     """Each run's best ``metric`` (over its epochs), one box per value of ``group_by`` with
     every run drawn as a point on it, the number of runs under each box, and the best run
@@ -28,7 +30,8 @@ def plot_compare(
     """
     import numpy as np
 
-    sweep = Sweep.of(source, experiment, mode, metric)
+    sweep = Sweep.of(source, experiment, mode, metric, where)
+    metric = sweep.metric(metric)
     best = sweep.best(metric)
     direction = sweep.direction(metric)
     runs = sweep.runs

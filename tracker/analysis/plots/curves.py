@@ -11,26 +11,30 @@ MEAN_COLOR = "#1a2f5a"  # the mean over all runs, darker than their thin lines
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ...store.filters import Where
     from ...store.repository import Repository
 
 
 def plot_curves(
     source: Sweep | Repository | str | None = None,
-    metric: str = "val_loss",
+    metric: str | None = None,
     *,
     group_by: str | None = None,
     experiment: str | None = None,
+    where: Where = None,
 ) -> Figure:
     """``metric`` against the epoch for every run: one thin line per run, coloured by the run's
     value of ``group_by`` (ranges of values when there are many), the mean of each group in
     bold; the legend lists groups, not runs, so it stays readable for hundreds of runs.
 
-    ``source``: a ``Repository``, a database URL, or a ``Sweep`` already loaded.
+    ``source``: a ``Repository``, a database URL, or a ``Sweep`` already loaded. ``metric``
+    defaults to the experiment's objective; ``where`` draws only the runs passing a filter.
 
     >>> figure = plot_curves(repo, "val_loss", group_by="learning_rate")   # doctest: +SKIP
     >>> figure.savefig("curves.png")                                       # doctest: +SKIP
     """
-    sweep = Sweep.of(source, experiment)
+    sweep = Sweep.of(source, experiment, where=where)
+    metric = sweep.metric(metric)
     sweep.check_metric(metric)
     runs = sweep.runs
     epochs = sweep.epochs(metric)

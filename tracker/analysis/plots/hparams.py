@@ -23,6 +23,7 @@ from ._common import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ...store.filters import Where
     from ...store.repository import Repository
 
 MAX_PANELS = 24
@@ -32,11 +33,12 @@ FEW_VALUES = 6  # numbers with at most this many distinct values are drawn as ca
 
 def plot_hparams(
     source: Sweep | Repository | str | None = None,
-    metric: str = "val_accuracy",
+    metric: str | None = None,
     *,
     experiment: str | None = None,
     mode: str | None = None,
     highlight: int = 5,
+    where: Where = None,
 ) -> Figure:
     """Each run's best ``metric`` (over its epochs) against each hyperparameter that varies:
     a scatter on a linear or log axis (log when the values spread over decades, like a
@@ -46,7 +48,8 @@ def plot_hparams(
 
     >>> plot_hparams(repo, "val_accuracy", experiment="mnist").savefig("hp.png")  # doctest: +SKIP
     """
-    sweep = Sweep.of(source, experiment, mode, metric)
+    sweep = Sweep.of(source, experiment, mode, metric, where)
+    metric = sweep.metric(metric)
     best = sweep.best(metric)
     direction = sweep.direction(metric)
     runs = sweep.runs

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ...errors import DirectionError, UnknownNameError
+from ...store.names import unknown_message
 from ..scales import MISSING, Dimension, dimension
-from ..selection import Where, check_metric, metric_values, scope, selected_runs
+from ..selection import Where, metric_values
 from ._common import Sweep, label, new_figure, no_data
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ OUTLIER_SPREAD = 3.0  # clip the metric axis to the 1st-99th percentile beyond t
 
 def plot_parallel(
     source: Sweep | Repository | str | None = None,
-    metric: str = "val_accuracy",
+    metric: str | None = None,
     *,
     experiment: str | None = None,
     mode: str | None = None,
@@ -38,24 +39,25 @@ def plot_parallel(
     spread over decades, evenly spaced categories for text and booleans, a ``(none)`` slot for
     runs lacking it) and the metric's axis; coloured by the metric, darkest for the best, the
     best runs drawn last and the ``highlight`` best outlined. ``hyperparameters`` picks and
-    orders the axes; ``where`` keeps some runs; ``over="last"`` uses each run's final value.
+    orders the axes; ``where`` keeps some runs (a filter, as ``Repository.runs`` takes it);
+    ``over="last"`` uses each run's final value; ``metric`` defaults to the objective.
 
     >>> plot_parallel(repo, "val_accuracy", experiment="mnist").savefig("p.png")  # doctest: +SKIP
     """
     import numpy as np
 
-    sweep = Sweep.of(source, experiment, mode, metric)
-    frame = sweep.runs if not where else selected_runs(
-        sweep.repo, sweep.experiment, where=where, modes=sweep.modes)
-    where_from = scope(sweep.experiment)
-    check_metric(frame, metric, sweep.experiment)
+    sweep = Sweep.of(source, experiment, mode, metric, where)
+    metric = sweep.metric(metric)
+    sweep.check_metric(metric)  # an UnknownNameError listing the recorded metrics
+    frame = sweep.runs
+    where_from = sweep.title
     direction = frame.attrs["directions"].get(metric)
     if direction is None:
         raise DirectionError(f"cannot tell whether a higher or lower {metric!r} is better: "
                              "pass mode='max' or 'min' (--mode on the command line)")
     values = metric_values(frame, metric, over).astype("float64").to_numpy()
     shown = np.isfinite(values)
-    columns = _columns(frame, hyperparameters, sweep.experiment)
+    columns = _columns(sweep, hyperparameters)
     dims = [d for d in (dimension(name, frame[column][shown].reset_index(drop=True))
                         for column, name in columns) if d is not None]
     which = "best" if over == "best" else "final"
@@ -78,24 +80,25 @@ def plot_parallel(
     axes.set_xlim(-0.45, len(dims) + 0.25)
     axes.set_ylim(NONE_SLOT - 0.06, 1.04)
     axes.axis("off")
-    figure.suptitle(f"Parallel coordinates: {which} {metric} of each run — {where_from}, "
-                    f"{int(shown.sum())} runs", fontsize=13, x=0.01, ha="left")
+    figure.suptitle(f"Parallel coordinates: {which} {metric} of {int(shown.sum())} runs — "
+                    f"{where_from}", fontsize=13, x=0.01, ha="left")
     _footnote(figure, frame, columns, dims, hidden, int((~shown).sum()), clipped, metric)
     return figure
 
 
-def _columns(frame, wanted: Sequence[str] | None, experiment: str | None):
+def _columns(sweep: Sweep, wanted: Sequence[str] | None):
     """(column, hyperparameter name) pairs, in the order asked for, else the frame's."""
-    known = dict(frame.attrs.get("hyperparameters", {}))
+    known = sweep.hyperparameters()
     if wanted is None:
         return list(known.items())
     by_name = {name: column for column, name in known.items()}
-    unknown = [name for name in wanted if name not in by_name]
-    if unknown:
-        names = tuple(sorted(by_name))
-        raise UnknownNameError(
-            f"no hyperparameter {unknown[0]!r} in {scope(experiment)} "
-            f"(known: {', '.join(names) or 'none'})", known=names, experiment=experiment)
+    for name in wanted:
+        if name not in by_name:
+            sweep.column(name)  # the error: unknown here, or lacking in the selected runs
+            names = tuple(sorted(by_name))
+            raise UnknownNameError(unknown_message("hyperparameter", name, names,
+                                                   sweep.experiment),
+                                   known=names, experiment=sweep.experiment)
     return [(by_name[name], name) for name in wanted]
 
 
