@@ -56,8 +56,8 @@ def test_best_val_accuracy_per_batch_size_three_ways(url):
     out = run_cli("best", "--group-by", "batch_size", "--metric", "val_accuracy",
                   "-e", "question", "--url", url, "--format", "json")
     assert out.code == 0, out.err
-    from_cli = {row["batch_size"]: (row["best val_accuracy"], row["runs"])
-                for row in map(json.loads, out.out.splitlines())}
+    from_cli = {row["batch_size"]: (row["best_val_accuracy"], row["runs"])
+                for row in json.loads(out.out)}
 
     with db.get_engine(url).connect() as conn:
         rows = conn.execute(HAND_SQL, {"experiment": "question"}).all()

@@ -187,7 +187,8 @@ def test_empty_database_and_unknown_experiment(url):
 
 def test_missing_pandas_is_a_clear_error(url, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
-    with pytest.raises(MissingDependency, match=r"pip install 'sweep-tracker\[analysis\]'"):
+    with pytest.raises(MissingDependency, match=r"DataFrames needs pandas.*"
+                       r"pip install -e '\.\[analysis\]' in its checkout"):
         Repository(url).to_dataframe()
 
 

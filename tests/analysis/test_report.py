@@ -78,7 +78,8 @@ def test_report_opens_in_chromium_without_errors(sweep_url, tmp_path, experiment
     assert "url(" not in text.replace("url(#", "")
     images = len(re.findall(r'<img [^>]*src="data:image/png;base64,', text))
     varying = 3  # batch_size, learning_rate, units (keras) / batch_size, learning_rate, optimizer
-    assert images == 2 + varying  # curves, hparams, one box plot per hyperparameter
+    # curves, hparams, parallel coordinates, one box plot per hyperparameter
+    assert images == 3 + varying
 
     probed = tmp_path / "probed.html"
     probed.write_text(text.replace("<head>", "<head>" + PROBE, 1))
@@ -136,3 +137,16 @@ def test_report_of_an_empty_database_and_bad_arguments(url, tmp_path):
     assert "No runs recorded yet" in report.read_text()
     out = run_cli("report", "-o", str(tmp_path / "no" / "r.html"), "--url", url)
     assert out.code == 1 and "there is no folder" in out.err
+
+
+def test_report_shows_which_hyperparameters_matter(sweep_url):
+    repo = Repository(sweep_url)
+    text = html.unescape(build_report(repo, experiment=SYNTHETIC_EXPERIMENT))
+    rows = repo.importance("val_accuracy", SYNTHETIC_EXPERIMENT)
+    assert rows[0].name == "learning_rate"
+    for rank, row in enumerate(rows, 1):
+        assert (f'<td class="num">{rank}</td><td>{row.name}</td>'
+                f'<td class="num">{row.importance:.3f}</td>') in text
+    assert "Which hyperparameters matter" in text and "Parallel coordinates" in text
+    small = html.unescape(build_report(repo, experiment=KERAS_EXPERIMENT))
+    assert "Not computed: hyperparameter importance needs at least 5 completed runs" in small

@@ -51,13 +51,19 @@ def test_default_url_is_a_sqlite_file_in_the_working_directory(tmp_path):
 def test_best_table_and_json(filled):
     out = run_cli("best", "--group-by", "batch_size", "--metric", "val_accuracy", "--url", filled)
     assert out.code == 0, out.err
-    assert "Best val_accuracy (max) per batch_size" in out.out
+    words = " ".join(out.out.split())  # Rich wraps a title to the table's width
+    assert "Best val_accuracy (max) per batch_size — all experiments" in words
     assert re.search(r"32 .* 0\.8 ", out.out) and re.search(r"64 .* 0\.7 ", out.out)
     out = run_cli("best", "-g", "batch_size", "-m", "loss", "-e", "cli", "--url", filled,
                   "--format", "json")
-    rows = [json.loads(line) for line in out.out.splitlines()]
-    assert [(r["batch_size"], round(r["best loss"], 6), r["runs"]) for r in rows] == [
+    assert "Best loss (min) per batch_size — experiment 'cli'" not in out.out  # no title in JSON
+    rows = json.loads(out.out)  # one JSON array
+    assert [(r["batch_size"], round(r["best_loss"], 6), r["runs"]) for r in rows] == [
         (32, 0.2, 2), (64, 0.3, 1)]
+    out = run_cli("best", "-g", "batch_size", "-m", "loss", "-e", "cli", "--url", filled,
+                  "--format", "jsonl")
+    lines = [json.loads(line) for line in out.out.splitlines()]
+    assert lines == rows
 
 
 def test_runs_experiments_show_top(filled):

@@ -127,7 +127,7 @@ def test_trials_and_best_over_last_commands(repo):
     assert out.code == 0, out.err
     lines = out.out.strip().splitlines()
     assert lines[0] == (
-        "trial,attempt,status,score,executions,mean val_accuracy,std,worker,units"
+        "trial,attempt,status,score,executions,mean_val_accuracy,std,worker,units"
     )
     assert lines[1].startswith("0,0,completed,0.5,2,0.85,0.0707107,w0,16")
     out = run_cli("trials", "-e", "sweep", "-m", "val_accuracy", "--over", "last", "--url", url)
@@ -135,6 +135,6 @@ def test_trials_and_best_over_last_commands(repo):
     out = run_cli("best", "-g", "units", "-m", "val_accuracy", "--over", "last", "--url", url,
                   "-f", "json")
     assert out.code == 0, out.err
-    assert '"best val_accuracy": 0.8' in out.out
+    assert '"best_val_accuracy": 0.8' in out.out
     out = run_cli("trials", "-e", "sweep", "--over", "middle", "--url", url)
     assert out.code != 0 and "middle" in out.err

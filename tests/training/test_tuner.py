@@ -126,7 +126,7 @@ def test_trials_command(tracked):
     out = run_cli("trials", "-e", "random", "--url", tracked.url, "--format", "json")
     assert out.code == 0, out.err
     assert out.out.count('"status": "completed"') == 2
-    assert '"mean val_accuracy"' in out.out and '"batch_size"' in out.out
+    assert '"mean_val_accuracy"' in out.out and '"batch_size"' in out.out
     # tracker runs tells a trial's executions apart
     out = run_cli("runs", "-e", "random", "--url", tracked.url, "--format", "csv")
     assert out.code == 0, out.err

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import TrackerError
-from ..optional import require
+from ..optional import require, require_all
 from . import dataframes, frames
 
 if TYPE_CHECKING:
@@ -65,8 +65,7 @@ def export(
     """
     frames.check_kind(kind)
     fmt = "csv" if path is None else format_of(path)
-    if fmt == "parquet":
-        require("pyarrow", "Parquet export")
+    require_all(("pandas", "pyarrow") if fmt == "parquet" else ("pandas",), "Exporting")
     if kind == "runs":
         runs = dataframes.to_dataframe(repo, experiment, where=where)
         chunks: Iterable[pd.DataFrame] = [runs if fmt == "jsonl" else _flatten(runs)]

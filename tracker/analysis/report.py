@@ -19,6 +19,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TrackerError
+from ..optional import require_all
 from .plots._common import MAX_GROUPS, Sweep, filter_text, hashable
 from .plots._common import label as short_label
 
@@ -69,6 +70,7 @@ def build_report(
     where: Where = None,
 ) -> str:
     """The report as HTML text (see ``write_report``)."""
+    require_all(("pandas", "matplotlib"), "The HTML report")
     sweep = Sweep(repo, experiment, where=where)
     runs = sweep.runs
     title = f"Sweep report: {experiment}" if experiment else "Sweep report: all experiments"
@@ -100,7 +102,7 @@ def build_report(
 
 
 def _ranked_sections(repo, sweep: Sweep, metric: str, group_by: str | None) -> list:
-    from .plots import plot_compare, plot_curves, plot_hparams
+    from .plots import plot_compare, plot_curves, plot_hparams, plot_parallel
 
     experiment = sweep.experiment
     varying = _varying(sweep)
@@ -113,9 +115,13 @@ def _ranked_sections(repo, sweep: Sweep, metric: str, group_by: str | None) -> l
                      f"{metric} at each epoch" + (f", coloured by {group_by}" if group_by else ""))
     sections = [
         ("top", f"Top {len(top)} runs by {metric}", _top_table(top, metric, varying)),
+        ("importance", "Which hyperparameters matter", _importance(repo, sweep, metric)),
         ("curves", "Learning curves", curves),
         ("hparams", f"{metric} against each hyperparameter",
          _figure(lambda: plot_hparams(sweep, metric), f"best {metric} of each run")),
+        ("parallel", "Parallel coordinates",
+         _figure(lambda: plot_parallel(sweep, metric),
+                 f"each run through its hyperparameters to its best {metric}, coloured by it")),
     ]
     per_group = []
     for name in varying:
@@ -209,6 +215,34 @@ def _top_table(top, metric: str, varying: list[str]) -> str:
         for i, ranked in enumerate(top, 1)
     ]
     return f'<div class="scroll">{_table(headers, rows, best_row=0)}</div>'
+
+
+def _importance(repo, sweep: Sweep, metric: str) -> str:
+    """The importance table (fANOVA share and rank correlation of each hyperparameter), or a
+    note saying why there is none."""
+    from .importance import rank
+
+    try:
+        ranking = rank(repo, metric, sweep.experiment, mode=sweep.direction(metric))
+    except TrackerError as exc:
+        return f'<p class="warn">Not computed: {escape(str(exc))}</p>'
+    rows = "".join(
+        f"<tr><td class=\"num\">{i}</td><td>{escape(row.name)}</td>"
+        f'<td class="num">{row.importance:.3f}</td>'
+        f'<td><meter min="0" max="1" value="{row.importance:.4f}">'
+        f"{row.importance:.0%}</meter></td>"
+        f'<td class="num">{NOTHING if row.correlation is None else f"{row.correlation:+.2f}"}'
+        f'</td><td class="num">{row.runs}</td></tr>'
+        for i, row in enumerate(ranking.rows, 1))
+    head = "".join(f"<th>{h}</th>" for h in
+                   ("rank", "hyperparameter", "importance", "", "correlation", "runs"))
+    note = escape(
+        f"Over the {ranking.used} completed runs with a finite {metric}. Importance: the "
+        f"hyperparameter's share of the variance of the best {metric} (fANOVA on a random "
+        "forest, as Optuna computes it; the shares sum to 1). Correlation: Spearman's rank "
+        f"correlation, positive when larger values go with a larger {metric} (none for text).")
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}'
+            f'</tbody></table></div><p class="note">{note}</p>')
 
 
 def _groups_table(groups, name: str, metric: str, direction: str) -> str:

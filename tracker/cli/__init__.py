@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -27,12 +28,32 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        typer.echo(f"sweep-tracker {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print the version and exit.", is_eager=True,
+                     callback=_print_version),
+    ] = False,
+) -> None:
+    """Options before the command: ``tracker --version``."""
+
+
 def _register() -> None:
     from . import (
         analysis_commands,
         db_commands,
         demo_command,
         import_commands,
+        importance_command,
         plot_commands,
         query_commands,
         reliability_commands,
@@ -41,6 +62,7 @@ def _register() -> None:
 
     query_commands.register(app)
     app.command()(trial_commands.trials)
+    app.command()(importance_command.importance)
     analysis_commands.register(app)
     reliability_commands.register(app)
     app.command()(demo_command.demo)

@@ -9,6 +9,7 @@ import typer
 
 from .lazy import Repository
 from .options import ExperimentName, Url, Where
+from .titles import scope
 
 Kind = Annotated[
     str,
@@ -37,9 +38,11 @@ def export(
     where: Where = None,
     url: Url = None,
 ) -> None:
-    """Write the runs (one row per run: hyperparameters, best and last value of each metric)
-    or every epoch's metrics to CSV, Parquet or JSON Lines, chosen by the file's extension.
-    Epochs are streamed in chunks, so memory stays flat however large the database.
+    """Write the runs or every epoch's metrics to CSV, Parquet or JSON Lines.
+
+    Runs: one row per run, with its hyperparameters and the best and last value of each
+    metric. The format is chosen by the file's extension. Epochs are streamed in chunks, so
+    memory stays flat however large the database. Needs the analysis extra.
 
     Example: tracker export -e mnist --kind epochs -o epochs.parquet
     """
@@ -58,7 +61,8 @@ def export(
             progress=lambda n: status.update(f"Exporting {kind} ... {n:,} rows"),
         )
     where = "stdout" if output is None else str(output)
-    console.print(f"Wrote {rows:,} {kind} rows to {where}", highlight=False)
+    console.print(f"Wrote {rows:,} {kind} rows of {scope(experiment)} to {where}",
+                  highlight=False)
 
 
 def report(
@@ -85,9 +89,12 @@ def report(
     where: Where = None,
     url: Url = None,
 ) -> None:
-    """Write one self-contained HTML file (plots embedded, no network needed) with the sweep's
-    summary, the top runs, the best value per group of each hyperparameter, learning curves,
-    the metric against each hyperparameter, and one box per group.
+    """Write one self-contained HTML report of a sweep.
+
+    Plots embedded, no network needed: the sweep's summary, the top runs, which
+    hyperparameters matter, the best value per group of each hyperparameter, learning curves,
+    the metric against each hyperparameter, parallel coordinates, and one box per group.
+    Needs the analysis extra.
 
     Example: tracker report -e mnist -o report.html
     """

@@ -20,8 +20,9 @@ def upgrade(
     url: Url = None,
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
-    """Create the tables, or migrate them to the newest schema. Safe to run from many
-    processes at once, and again and again.
+    """Create the tables, or migrate them to the newest schema.
+
+    Safe to run from many processes at once, and again and again.
 
     Example: tracker db upgrade --url postgresql://me@db/sweeps
     """

@@ -31,7 +31,7 @@ def demo(url: Url = None) -> None:
                 "attempt": t.attempt,
                 "status": t.status,
                 "score": t.score,
-                "mean val_accuracy": t.mean,
+                "mean_val_accuracy": t.mean,
                 "std": t.std,
                 **t.hyperparameters,
             }
@@ -40,7 +40,7 @@ def demo(url: Url = None) -> None:
         title=f"Trials of {experiment!r}: mean and std over executions of the best val_accuracy",
     )
     rows = [
-        {"batch_size": g.group, "best val_accuracy": g.value, "run": g.run_id, "epoch": g.epoch,
+        {"batch_size": g.group, "best_val_accuracy": g.value, "run": g.run_id, "epoch": g.epoch,
          "runs": g.runs}
         for g in repo.best_by("batch_size", "val_accuracy", experiment=experiment)
     ]

@@ -29,7 +29,8 @@ Mode = Annotated[
 ]
 Format = Annotated[
     str,
-    typer.Option("--format", "-f", help="table, csv or json."),
+    typer.Option("--format", "-f",
+                 help="table, csv, json (one array) or jsonl (JSON Lines: one object a line)."),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Printing rows: Rich tables for people, CSV or JSON lines for scripts."""
+"""Printing rows: Rich tables for people, CSV, JSON (one array) or JSON Lines for scripts."""
 
 from __future__ import annotations
 
@@ -12,16 +12,15 @@ from typing import Any
 
 from ..errors import TrackerError
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "jsonl")
 
 
 def show(rows: Sequence[dict[str, Any]], *, title: str | None = None, fmt: str = "table") -> None:
     """Print ``rows`` (dicts with the same keys) in ``fmt``."""
     if fmt not in FORMATS:
         raise TrackerError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if fmt == "json":
-        for row in rows:
-            print(json.dumps({k: _plain(v) for k, v in row.items()}, default=str))
+    if fmt in ("json", "jsonl"):
+        show_json([{k: _plain(v) for k, v in row.items()} for row in rows], fmt=fmt)
         return
     columns = list(rows[0]) if rows else []
     if fmt == "csv":
@@ -46,6 +45,18 @@ def show(rows: Sequence[dict[str, Any]], *, title: str | None = None, fmt: str =
     console.print(table)
 
 
+def show_json(document: Any, *, fmt: str = "json") -> None:
+    """Print ``document`` as JSON (``json``: one indented document), or a list of rows as one
+    object per line (``jsonl``, JSON Lines)."""
+    if fmt == "jsonl" and isinstance(document, list):
+        for row in document:
+            print(json.dumps(_plain(row), default=str))
+    elif fmt == "jsonl":
+        print(json.dumps(_plain(document), default=str))
+    else:
+        print(json.dumps(_plain(document), default=str, indent=2))
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -67,4 +78,6 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return value

@@ -7,11 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from .options import ExperimentName, Mode, Url, Where
+from .options import Epochs, ExperimentName, Mode, Over, Url, Where
 
 app = typer.Typer(
-    help="Draw a sweep: learning curves, a metric against each hyperparameter, one box per "
-    "group. Writes PNG, SVG or PDF by the file's extension (needs the analysis extra).",
+    help="Draw a sweep as a PNG, SVG or PDF file (needs the analysis extra).\n\n"
+    "Learning curves, a metric against each hyperparameter, one box per group, parallel "
+    "coordinates. The format is chosen by the file's extension.",
     no_args_is_help=True,
 )
 
@@ -48,8 +49,10 @@ def curves(
     output: Output = Path("curves.png"),
     url: Url = None,
 ) -> None:
-    """Learning curves: the metric at each epoch, one thin line per run coloured by its group,
-    each group's mean in bold (many distinct values are binned into ranges).
+    """Learning curves: the metric at each epoch, one line per run.
+
+    Runs are coloured by their group, each group's mean in bold (many distinct values are
+    binned into ranges).
 
     Example: tracker plot curves --metric val_loss --group-by learning_rate -o curves.png
     """
@@ -63,14 +66,18 @@ def curves(
 def hparams(
     metric: Metric = None,
     mode: Mode = None,
-    highlight: Annotated[int, typer.Option(min=1, help="How many best runs to highlight.")] = 5,
+    highlight: Annotated[
+        int, typer.Option(min=1, help="How many best runs to highlight (at most a quarter of "
+                          "the runs; the figure says when it shows fewer).")
+    ] = 5,
     experiment: ExperimentName = None,
     where: Where = None,
     output: Output = Path("hparams.png"),
     url: Url = None,
 ) -> None:
-    """Each run's best value of the metric against each hyperparameter that varies (log axis
-    for values spread over decades, categories for strings), the best runs in red.
+    """Each run's best value of the metric against each hyperparameter that varies.
+
+    A log axis for values spread over decades, categories for strings; the best runs in red.
 
     Example: tracker plot hparams --metric val_accuracy -e mnist -o hparams.png
     """
@@ -90,8 +97,9 @@ def compare(
     output: Output = Path("compare.png"),
     url: Url = None,
 ) -> None:
-    """One box per value of a hyperparameter, over each run's best value of the metric, with
-    every run drawn as a point and the best run starred.
+    """One box per value of a hyperparameter, over each run's best value of the metric.
+
+    Every run is drawn as a point and the best run starred.
 
     Example: tracker plot compare --group-by batch_size --metric val_accuracy -o compare.png
     """
@@ -99,3 +107,34 @@ def compare(
 
     _draw(output, lambda: plot_compare(url, group_by, metric, experiment=experiment, mode=mode,
                                        where=where))
+
+
+@app.command()
+def parallel(
+    metric: Metric = None,
+    mode: Mode = None,
+    where: Where = None,
+    over: Over = Epochs.best,
+    axes: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--axis", "-a", help="Hyperparameter to draw, in this order (repeatable; "
+                     "default: every one that varies).", show_default=False),
+    ] = None,
+    highlight: Annotated[int, typer.Option(min=0, help="How many best runs to outline.")] = 10,
+    experiment: ExperimentName = None,
+    output: Output = Path("parallel.png"),
+    url: Url = None,
+) -> None:
+    """Parallel coordinates: one line per run through its hyperparameters and metric.
+
+    An axis per hyperparameter that varies (log axes for values spread over decades,
+    categories for strings and booleans) and one for the metric; lines coloured by the
+    metric, the best runs on top.
+
+    Example: tracker plot parallel --metric val_accuracy -e mnist -o parallel.png
+    """
+    from ..analysis.plots import plot_parallel
+
+    _draw(output, lambda: plot_parallel(url, metric, experiment=experiment, mode=mode,
+                                        over=over.value, where=where,
+                                        hyperparameters=axes, highlight=highlight))

@@ -8,7 +8,8 @@ import typer
 
 from .lazy import Repository
 from .options import Epochs, ExperimentName, Format, Metric, Mode, Over, StaleAfter, Url, Where
-from .output import show
+from .output import show, show_json
+from .titles import scope
 
 
 def register(app: typer.Typer) -> None:
@@ -63,7 +64,7 @@ def runs(
             row.update(execution=r.execution, attempt=r.attempt)
         rows.append({**row, "status": r.status, "started": r.started_at})
     _add_hyperparameter_columns(rows, [r.hyperparameters for r in found])
-    show(rows, title=f"Runs ({len(rows)})", fmt=fmt)
+    show(rows, title=f"Runs of {scope(experiment)} ({len(rows)})", fmt=fmt)
 
 
 def show_run(
@@ -87,21 +88,25 @@ def show_run(
         "attempt": info.attempt,
         "worker": info.worker,
         "source": info.source,
-        "history complete": info.history_complete,
+        "history_complete": info.history_complete,
         "status": info.status,
         "started": info.started_at,
         "ended": info.ended_at,
         "score": info.score,
         "error": info.error,
     }
-    show([{"field": k, "value": v} for k, v in details.items()], title=f"Run {info.id}", fmt=fmt)
-    hparams = [{"name": k, "value": v} for k, v in info.hyperparameters.items()]
-    show(hparams, title="Hyperparameters", fmt=fmt)
     epochs: dict[int, dict] = {}
     for point in repo.history(info.id):
         epochs.setdefault(point.epoch, {"epoch": point.epoch})[point.name] = point.value
     names = sorted({k for row in epochs.values() for k in row} - {"epoch"})
     table = [{"epoch": e, **{n: row.get(n) for n in names}} for e, row in sorted(epochs.items())]
+    if fmt in ("json", "jsonl"):  # one document: the run, its hyperparameters, its epochs
+        show_json({**details, "hyperparameters": info.hyperparameters, "metrics": table},
+                  fmt=fmt)
+        return
+    show([{"field": k, "value": v} for k, v in details.items()], title=f"Run {info.id}", fmt=fmt)
+    hparams = [{"name": k, "value": v} for k, v in info.hyperparameters.items()]
+    show(hparams, title="Hyperparameters", fmt=fmt)
     show(table, title="Metrics", fmt=fmt)
 
 
@@ -115,7 +120,7 @@ def best(
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
-    """Best value of a metric for each value of a hyperparameter, and the run reaching it.
+    """Best value of a metric per value of a hyperparameter, and the run reaching it.
 
     With --over last, each run counts with its final epoch instead of its best one.
 
@@ -127,12 +132,13 @@ def best(
     groups = repo.best_by(group_by, metric, mode=direction, experiment=experiment, over=over.value,
                           where=where)
     rows = [
-        {group_by: g.group, f"best {metric}": g.value, "run": g.run_id, "epoch": g.epoch,
+        {group_by: g.group, f"best_{metric}": g.value, "run": g.run_id, "epoch": g.epoch,
          "runs": g.runs}
         for g in groups
     ]
     which = "" if over is Epochs.best else ", final epochs"
-    show(rows, title=f"Best {metric} ({direction}{which}) per {group_by}", fmt=fmt)
+    show(rows, title=f"Best {metric} ({direction}{which}) per {group_by} — {scope(experiment)}",
+         fmt=fmt)
 
 
 def top(
@@ -159,7 +165,7 @@ def top(
         for i, r in enumerate(ranked, 1)
     ]
     _add_hyperparameter_columns(rows, [r.run.hyperparameters for r in ranked])
-    show(rows, title=f"Top {k} runs by {metric} ({direction})", fmt=fmt)
+    show(rows, title=f"Top {k} runs by {metric} ({direction}) — {scope(experiment)}", fmt=fmt)
 
 
 def _add_hyperparameter_columns(rows: list[dict], hyperparameters: list[dict]) -> None:

@@ -10,6 +10,7 @@ from ..errors import TrackerError
 from .lazy import Repository, db
 from .options import ExperimentName, Format, StaleAfter, Url
 from .output import show
+from .titles import scope
 
 JournalDir = Annotated[
     Optional[str],  # noqa: UP045 - typer needs Optional on Python 3.10
@@ -34,8 +35,10 @@ def sync(
         bool, typer.Option("--dry-run", help="Only show what is waiting.")
     ] = False,
 ) -> None:
-    """Write the records that training processes kept in their journal because the database
-    did not answer, and that they could not write before they ended. Safe to run again and
+    """Write the records that ended processes left in their journal.
+
+    Those are records a training process kept because the database did not answer, and
+    could not write before it ended. Safe to run again and
     again: a record already in the database changes nothing. Journals of running processes
     are left to them. A journal never stores a password: give the URL of a database with a
     password by --url or TRACKER_DATABASE_URL.
@@ -61,16 +64,19 @@ def gc(
     stale_after: StaleAfter = None,
     fmt: Format = "table",
 ) -> None:
-    """Mark stale runs failed: runs still 'running' whose process sent no heartbeat for
-    --stale-after seconds (it was killed, or the machine died). A run that reports again later
-    gets its real end back.
+    """Mark stale runs failed (running, but their process died).
+
+    Stale runs are still 'running' but their process sent no heartbeat for --stale-after
+    seconds (it was killed, or the machine died). A run that reports again later gets its
+    real end back.
 
     Example: tracker gc --stale-after 600
     """
     failed = Repository(url, stale_after=stale_after).fail_stale_runs(experiment=experiment)
     rows = [
         {"id": r.id, "experiment": r.experiment, "name": r.name, "trial": r.trial_id,
-         "started": r.started_at, "last seen": r.ended_at}
+         "started": r.started_at, "last_seen": r.ended_at}
         for r in failed
     ]
-    show(rows, title=f"Stale runs marked failed in {db.mask_url(db.resolve_url(url))}", fmt=fmt)
+    where = db.mask_url(db.resolve_url(url))
+    show(rows, title=f"Stale runs of {scope(experiment)} marked failed in {where}", fmt=fmt)

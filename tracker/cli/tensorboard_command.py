@@ -21,8 +21,10 @@ def tensorboard(
     ] = None,
     url: Url = None,
 ) -> None:
-    """Import TensorBoard logs: each run folder becomes a run, its scalars (tf.summary, or
-    Keras' TensorBoard callback, whose train/ and validation/ folders merge into loss and
+    """Import TensorBoard logs: each run folder becomes a run.
+
+    Its scalars (tf.summary, or Keras' TensorBoard callback, whose train/ and validation/
+    folders merge into loss and
     val_loss) epoch metrics by step, and its HParams records hyperparameters. Importing again
     updates the same runs. Unreadable event files are reported and skipped.
 

@@ -46,7 +46,7 @@ def trials(
             "status": t.status,
             "score": t.score,
             "executions": t.executions,
-            f"mean {name}": t.mean,
+            f"mean_{name}": t.mean,
             "std": t.std,
             "worker": t.worker,
         }

@@ -138,3 +138,21 @@ class RecordedNames:
     hyperparameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Importance:
+    """A row of ``Repository.importance``: how much of a metric's variation across runs one
+    hyperparameter explains, and in which direction it pulls.
+
+    ``importance`` is the hyperparameter's share of the variance (fANOVA, as Optuna computes
+    it; the rows of one answer sum to 1). ``correlation`` is the Spearman rank correlation
+    between the hyperparameter and the metric over the runs that have it (-1 to 1: positive
+    means a larger value goes with a larger metric), None where the values have no order
+    (text, lists) or it cannot be computed. ``runs`` counts the runs that have it.
+    """
+
+    name: str
+    importance: float
+    correlation: float | None
+    runs: int = 0

@@ -12,5 +12,9 @@ from ._common import Sweep, log_scaled, save_figure
 from .compare import plot_compare
 from .curves import plot_curves
 from .hparams import plot_hparams
+from .parallel import plot_parallel
 
-__all__ = ["Sweep", "log_scaled", "plot_compare", "plot_curves", "plot_hparams", "save_figure"]
+__all__ = [
+    "Sweep", "log_scaled", "plot_compare", "plot_curves", "plot_hparams", "plot_parallel",
+    "save_figure",
+]

@@ -3,7 +3,6 @@ axis scales, number labels, and writing a figure to a file."""
 
 from __future__ import annotations
 
-import json
 import math
 import textwrap
 from collections.abc import Mapping
@@ -13,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DirectionError, TrackerError, UnknownNameError
-from ...optional import require
+from ...optional import require, require_all
 from ...store.names import unknown_message
 from .. import dataframes
+from ..scales import MISSING, hashable, is_number, log_scaled, sort_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +30,6 @@ NUMERIC_BINS = 6
 FORMATS = (".png", ".svg", ".pdf")
 BEST_COLOR = "#d62728"
 RUN_COLOR = "#4c72b0"
-MISSING = "(none)"
 
 
 @dataclass
@@ -52,6 +51,7 @@ class Sweep:
     def of(cls, source: Sweep | Repository | str | None, experiment: str | None,
            mode: str | None = None, metric: str | None = None, where: Where = None) -> Sweep:
         """``source`` as a Sweep: a Sweep as it is, else a Repository or URL."""
+        require_all(("pandas", "matplotlib"), "Drawing plots")
         if isinstance(source, Sweep):
             return source
         from ...store.repository import Repository
@@ -185,8 +185,8 @@ def group_runs(values: pd.Series | None, size: int) -> Groups:
 
 
 def _bins(values: pd.Series, *, log: bool) -> tuple[list[str], list[str]]:
-    np = require("numpy", "plots")
-    pd = require("pandas", "plots")
+    np = require("numpy", "Drawing plots")
+    pd = require("pandas", "Drawing plots")
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     lo, hi = numbers.min(), numbers.max()
     edges = (np.geomspace(lo, hi, NUMERIC_BINS + 1) if log
@@ -220,30 +220,12 @@ def palette(order: list[str], sequential: bool) -> dict[str, Any]:
 # -- values -----------------------------------------------------------------------------------
 
 
-def hashable(values: pd.Series) -> pd.Series:
-    """Lists and dicts (JSON hyperparameters) as their JSON text, so they can be grouped."""
-    if values.dtype != object:
-        return values
-    return values.map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (list, dict))
-                      else v)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _missing(value: Any) -> bool:
-    pd = require("pandas", "plots")
+    pd = require("pandas", "Drawing plots")
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # lists
         return False
-
-
-def sort_key(value: Any) -> tuple:
-    if is_number(value):
-        return (0, float(value), "")
-    return (1, 0.0, str(value))
 
 
 def label(value: Any, width: int = 18, digits: int = 3) -> str:
@@ -259,20 +241,9 @@ def label(value: Any, width: int = 18, digits: int = 3) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def log_scaled(values) -> bool:
-    """Whether positive numbers spread over decades and bunch at the low end on a linear axis
-    (a learning rate, a batch size doubling): then a log axis shows them evenly."""
-    distinct = sorted({float(v) for v in values if is_number(v) and math.isfinite(v)})
-    if len(distinct) < 3 or distinct[0] <= 0 or distinct[-1] / distinct[0] < 10:
-        return False
-    middle = distinct[len(distinct) // 2] if len(distinct) % 2 else (
-        distinct[len(distinct) // 2 - 1] * distinct[len(distinct) // 2]) ** 0.5
-    return (middle - distinct[0]) / (distinct[-1] - distinct[0]) < 0.25
-
-
 def finite(series: pd.Series) -> pd.Series:
     """A float Series with +/-inf turned into NaN (matplotlib leaves NaN out)."""
-    np = require("numpy", "plots")
+    np = require("numpy", "Drawing plots")
     return series.astype("float64").replace([np.inf, -np.inf], np.nan)
 
 
@@ -281,7 +252,7 @@ def finite(series: pd.Series) -> pd.Series:
 
 def new_figure(width: float, height: float) -> Figure:
     """A Figure not tied to pyplot (no global state, no display needed: the Agg canvas)."""
-    require("matplotlib", "plots")
+    require("matplotlib", "Drawing plots")
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), layout="constrained")

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ...store.repository import Repository
 
 MAX_PANELS = 24
+BAND_INCHES = 0.75  # the title and the legend, above the panels
 FEW_VALUES = 6  # numbers with at most this many distinct values are drawn as categories
 
 
@@ -42,7 +43,8 @@ def plot_hparams(
     """Each run's best ``metric`` (over its epochs) against each hyperparameter that varies:
     a scatter on a linear or log axis (log when the values spread over decades, like a
     learning rate), or columns of points for strings, booleans and a few distinct numbers.
-    The ``highlight`` best runs (at most a quarter of them) are drawn in red in every panel.
+    The ``highlight`` best runs (at most a quarter of the runs, which the figure says) are
+    drawn in red in every panel.
 
     >>> plot_hparams(repo, "val_accuracy", experiment="mnist").savefig("hp.png")  # doctest: +SKIP
     """
@@ -63,10 +65,16 @@ def plot_hparams(
         return no_data(figure, f"{why} ({sweep.title})")
     ranked = best[shown].sort_values(ascending=direction == "min", kind="stable")
     # A highlight is a minority: at most a quarter of the runs, at least the best one.
-    top = set(ranked.index[: max(1, min(highlight, len(ranked) // 4))])
+    count = max(1, min(highlight, len(ranked) // 4))
+    top = set(ranked.index[:count])
     ncols = min(3, len(varying))
     nrows = math.ceil(len(varying) / ncols)
-    figure = new_figure(4.4 * ncols + 0.4, 3.4 * nrows + 1.3)
+    height = 3.4 * nrows + 1.3
+    figure = new_figure(4.4 * ncols + 0.4, height)
+    # The title and the legend get a band of their own at the top, one above the other: with
+    # one or two panels there is no room for both on one line (constrained layout puts an
+    # "outside" legend on the title's line).
+    figure.get_layout_engine().set(rect=(0, 0, 1, 1 - BAND_INCHES / height))
     grid = figure.subplots(nrows, ncols, sharey=True, squeeze=False)
     for axes, column in zip(grid.flat, varying, strict=False):
         _panel(axes, values[column][shown], best[shown], top, columns[column])
@@ -74,12 +82,13 @@ def plot_hparams(
         axes.set_visible(False)
     for row in grid:
         row[0].set_ylabel(f"best {metric}")
-    figure.suptitle(
-        f"Best {metric} per run against each hyperparameter — {sweep.title}, "
-        f"{int(shown.sum())} runs", fontsize=13, x=0.01, ha="left",
-    )
-    _legend(figure, len(top), metric, direction)
-    _footnote(figure, runs, values, constant, columns, int((~shown).sum()), metric)
+    figure.text(0.01, 1 - 0.1 / height,
+                f"Best {metric} per run against each hyperparameter — {sweep.title}, "
+                f"{int(shown.sum())} runs", fontsize=13, ha="left", va="top")
+    _legend(figure, len(top), metric, direction, 1 - 0.42 / height)
+    capped = f"{count} best runs highlighted, not {highlight}: at most a quarter of the " \
+        f"{len(ranked)} runs." if count < highlight else None
+    _footnote(figure, runs, values, constant, columns, int((~shown).sum()), metric, capped)
     return figure
 
 
@@ -129,7 +138,7 @@ def _isna(value) -> bool:
         return False
 
 
-def _legend(figure, count: int, metric: str, direction: str) -> None:
+def _legend(figure, count: int, metric: str, direction: str, top: float) -> None:
     from matplotlib.lines import Line2D
 
     better = "highest" if direction == "max" else "lowest"
@@ -141,11 +150,13 @@ def _legend(figure, count: int, metric: str, direction: str) -> None:
         Line2D([], [], linestyle="", marker="o", markersize=6, markerfacecolor=RUN_COLOR,
                markeredgecolor="none", alpha=0.6, label="other runs"),
     ]
-    figure.legend(handles=handles, loc="outside upper right", ncols=2, frameon=False)
+    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.005, top), ncols=2,
+                  frameon=False, borderaxespad=0)
 
 
-def _footnote(figure, runs, values, constant, columns, missing: int, metric: str) -> None:
-    notes = []
+def _footnote(figure, runs, values, constant, columns, missing: int, metric: str,
+              capped: str | None) -> None:
+    notes = [capped] if capped else []
     if constant:
         same = ", ".join(f"{columns[c]}={label(values[c].iloc[0])}" for c in constant[:8])
         notes.append(f"Same in every run: {same}{' …' if len(constant) > 8 else ''}.")
