@@ -230,7 +230,7 @@ def explain(backend: str) -> None:
 def analyze(backend: str) -> None:
     from .common import vacuum_analyze
 
-    with step(f"{backend}: VACUUM ANALYZE"):
+    with step(f"{backend}: vacuum and analyze"):
         vacuum_analyze(url_of(backend))
 
 

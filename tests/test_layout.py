@@ -74,6 +74,7 @@ README_IMPORTS = [
     ("tracker.plots", "plot_hparams"),
     ("tracker.plots", "plot_compare"),
     ("tracker.plots", "save_figure"),
+    ("tracker.plots", "plot_parallel"),
     ("tracker.report", "write_report"),
     ("tracker.importers.tensorboard", "import_tensorboard"),
     ("tracker.importers.keras_tuner", "import_keras_tuner"),

@@ -28,6 +28,13 @@ def sweep(url) -> str:
     return url
 
 
+def run_ids(url: str, *trials: int) -> list[int]:
+    """The ids the database gave the runs of these trials (PostgreSQL's sequences are shared
+    by the tests, so ids do not start at 1)."""
+    by_trial = {r.trial_id: r.id for r in Repository(url).runs("cli")}
+    return [by_trial[str(t)] for t in trials]
+
+
 def rows(out) -> list[dict]:
     assert out.code == 0, out.err
     text = out.out.strip()
@@ -38,17 +45,17 @@ def rows(out) -> list[dict]:
 
 def test_where_filters_runs_best_top_and_trials(sweep):
     found = rows(run_cli("runs", "-e", "cli", "--where", ADAM_SMALL, "-f", "json", "--url", sweep))
-    assert [r["id"] for r in found] == [1, 4]
+    assert [r["id"] for r in found] == run_ids(sweep, 0, 3)
     # repeated: all must hold, and the old NAME=VALUE form still works
     found = rows(run_cli("runs", "--where", "batch_size=64", "-w", "best.val_accuracy > 0.7",
                          "-f", "json", "--url", sweep))
-    assert [r["id"] for r in found] == [4]
+    assert [r["id"] for r in found] == run_ids(sweep, 3)
     best = rows(run_cli("best", "-g", "batch_size", "-e", "cli", "--where", ADAM_SMALL, "-f",
                         "json", "--url", sweep))  # --metric: the objective
-    assert [(b["batch_size"], b["run"]) for b in best] == [(32, 1), (64, 4)]
+    assert [(b["batch_size"], b["run"]) for b in best] == list(zip([32, 64], run_ids(sweep, 0, 3)))
     top = rows(run_cli("top", "-k", "5", "--where", "optimizer != 'adam'", "-f", "json",
                        "--url", sweep))
-    assert [t["run"] for t in top] == [3]
+    assert [t["run"] for t in top] == run_ids(sweep, 2)
     trials = rows(run_cli("trials", "-e", "cli", "--where", "batch_size == 32", "-f", "json",
                           "--url", sweep))
     assert [t["trial"] for t in trials] == ["0", "2"]
