@@ -86,6 +86,20 @@ def journal_dir(tmp_path_factory, monkeypatch) -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def outboxes_closed() -> Iterator[None]:
+    """The outboxes a test opened are closed when it ends, inside the test's capture: what
+    they could not write is reported there, not as stray lines when the worker exits."""
+    from tracker.capture import outbox
+
+    before = set(outbox._outboxes)
+    yield
+    for key in set(outbox._outboxes) - before:
+        opened = outbox._outboxes.pop(key, None)
+        if opened is not None:
+            opened.close(timeout=0.5)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer(ADMIN_URL)

@@ -167,3 +167,45 @@ def test_hparams_legend_sits_under_the_title_and_says_when_it_highlights_fewer(f
         figure._supxlabel.get_text()
     out = run_cli("plot", "hparams", "--help")
     assert "at most a quarter" in " ".join(out.out.split())
+
+
+PAUSED_SCRIPT = """
+import os, sys, warnings
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+import numpy as np
+import keras
+from tracker import TrackingCallback
+
+model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+model.compile("sgd", "mse")
+callback = TrackingCallback(sys.argv[1], experiment="paused", on_error="warn")
+model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0, callbacks=[callback])
+"""
+
+
+def test_a_paused_database_is_said_once(tmp_path):
+    """No log line beside the warning when the application never set logging up."""
+    import subprocess
+
+    script = tmp_path / "paused.py"
+    script.write_text(PAUSED_SCRIPT)
+    unreachable = "postgresql+psycopg2://postgres@127.0.0.1:1/nothing?connect_timeout=1"
+    done = subprocess.run([sys.executable, str(script), unreachable], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path,
+                          env={**__import__("os").environ, "TRACKER_JOURNAL_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("tracking paused, training goes on") == 1, done.stderr
+
+
+def test_the_suite_prints_no_stray_journal_lines():
+    """A test's outboxes are closed inside the test (tests/conftest.py), so what they could not
+    write is reported in the test's capture, not printed when the worker exits."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+         "tests/training/test_tuner.py", "-k", "unreachable"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "could not be written" not in done.stdout + done.stderr

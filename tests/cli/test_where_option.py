@@ -52,7 +52,8 @@ def test_where_filters_runs_best_top_and_trials(sweep):
     assert [r["id"] for r in found] == run_ids(sweep, 3)
     best = rows(run_cli("best", "-g", "batch_size", "-e", "cli", "--where", ADAM_SMALL, "-f",
                         "json", "--url", sweep))  # --metric: the objective
-    assert [(b["batch_size"], b["run"]) for b in best] == list(zip([32, 64], run_ids(sweep, 0, 3)))
+    first, fourth = run_ids(sweep, 0, 3)
+    assert [(b["batch_size"], b["run"]) for b in best] == [(32, first), (64, fourth)]
     top = rows(run_cli("top", "-k", "5", "--where", "optimizer != 'adam'", "-f", "json",
                        "--url", sweep))
     assert [t["run"] for t in top] == run_ids(sweep, 2)

@@ -217,8 +217,7 @@ class Outbox:
                 f"{where} and written once the database answers",
                 self._url,
             )
-            log.warning(message)
-            self._warning = message
+            self._say(message)
             if self._journal is not None:
                 self._sync_journal()
         self._next_try = time.monotonic() + self._pause
@@ -307,7 +306,11 @@ class Outbox:
         self._queue = deque((op, False) for op, _ in self._queue)
 
     def _say(self, message: str) -> None:
-        log.warning(message)
+        """Said once: as a ``TrackingWarning`` in the training thread, and in the log only
+        where the application set logging up (else Python's last-resort handler would print
+        the same line a second time)."""
+        if log.hasHandlers():
+            log.warning(message)
         self._warning = message
 
     # -- exit ---------------------------------------------------------------------------------
