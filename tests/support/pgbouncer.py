@@ -44,6 +44,7 @@ class Bouncer:
 
     def __init__(self, binary: str, server_url: str, pool_size: int = POOL_SIZE) -> None:
         self.binary = binary
+        self.pool_size = pool_size
         server = make_url(server_url)
         self.user = server.username or "postgres"
         self.port = _free_port()
