@@ -5,18 +5,25 @@ Each worker ends an epoch every ``PACE`` seconds (a very fast sweep: 32 workers 
 is 320 epoch writes a second), starting at random offsets as real workers would. Two ways:
 ``sync`` (``Repository.log_epoch``: committed when it returns, as ``on_error="raise"``) and
 ``callback`` (the callback's default path, ``RunRecorder``: journaled, written by a background
-thread). Afterwards the database must hold every epoch of every worker."""
+thread). Afterwards the database must hold every epoch of every worker.
+
+Each way runs twice: straight to PostgreSQL, then through PgBouncer in transaction pooling mode
+(Debian's ``pgbouncer``, started on a free loopback port by ``tests/support/pgbouncer.py``, with
+a pool of a quarter as many server connections as workers), as teams with hundreds of workers
+deploy it. Both figures are printed, with their ratio."""
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from tracker.store import db
 
-from .common import Databases, Report, percentile, step
+from .common import PG_ADMIN_URL, Databases, Report, percentile, step
 
 PACE = 0.1
 METRICS = {"loss": 0.51, "accuracy": 0.83, "val_loss": 0.62, "val_accuracy": 0.79}
@@ -56,15 +63,48 @@ def run(report: Report, dbs: Databases, backends: list[str], size: str) -> None:
     if "postgresql" not in backends:
         return
     workers, epochs = {"full": (32, 100), "small": (8, 30), "smoke": (2, 3)}[size]
-    for way in ("sync", "callback"):
-        _run_way(report, dbs, way, workers, epochs)
+    bouncer = _start_pgbouncer(report, pool_size=max(2, workers // 4))
+    try:
+        for way in ("sync", "callback"):
+            direct = _run_way(report, dbs, way, workers, epochs)
+            if bouncer is not None:
+                pooled = _run_way(report, dbs, way, workers, epochs, bouncer)
+                if direct and pooled:
+                    report.note(f"{way}, {workers} workers: p99 through PgBouncer "
+                                f"{pooled:.1f} ms vs {direct:.1f} ms direct "
+                                f"({pooled / direct:.2g}x)")
+    finally:
+        if bouncer is not None:
+            bouncer.remove()
 
 
-def _run_way(report: Report, dbs: Databases, way: str, workers: int, epochs: int) -> None:
-    url = dbs.new("postgresql")
+def _start_pgbouncer(report: Report, pool_size: int):
+    """A started PgBouncer (transaction pooling) in front of the benchmark's server, or None
+    (with a note) when Debian's pgbouncer is not installed."""
+    path = Path(__file__).resolve().parents[1] / "tests" / "support" / "pgbouncer.py"
+    spec = importlib.util.spec_from_file_location("tracker_bench_pgbouncer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    binary = module.find_pgbouncer()
+    if binary is None:
+        report.note("pgbouncer not installed (apt-get install pgbouncer): the through-PgBouncer "
+                    "case did not run")
+        return None
+    bouncer = module.Bouncer(binary, PG_ADMIN_URL, pool_size=pool_size)
+    bouncer.start()
+    return bouncer
+
+
+def _run_way(report: Report, dbs: Databases, way: str, workers: int, epochs: int,
+             bouncer=None) -> float | None:
+    """Run the workers (through ``bouncer`` when given); add a row; return the p99 in ms."""
+    direct = dbs.new("postgresql")
+    url = bouncer.url(direct) if bouncer is not None else direct
     journal = dbs.scratch_dir("journal")
-    database = sa.engine.make_url(url).database
-    with step(f"{workers} writer processes x {epochs} epochs, {way}, postgresql"):
+    database = sa.engine.make_url(direct).database
+    where = "postgresql" if bouncer is None else (
+        f"postgresql via PgBouncer (transaction pooling, {bouncer.pool_size} server conns)")
+    with step(f"{workers} writer processes x {epochs} epochs, {way}, {where}"):
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         start_at = time.time() + 10  # every process connected and waiting before the first write
@@ -75,7 +115,7 @@ def _run_way(report: Report, dbs: Databases, way: str, workers: int, epochs: int
         for process in processes:
             process.start()
         most_connections = 0
-        admin = db.get_engine(url)
+        admin = db.get_engine(direct)
         results = []
         while len(results) < workers:
             with admin.connect() as conn:
@@ -94,14 +134,16 @@ def _run_way(report: Report, dbs: Databases, way: str, workers: int, epochs: int
     errors = [r[1] for r in results if r[0] == "error"]
     times = [t for r in results if r[0] == "ok" for t in r[1]]
     p50, p99 = (percentile(times, 0.5) * 1e3, percentile(times, 0.99) * 1e3) if times else (0, 0)
+    most_allowed = 2 * workers if bouncer is None else bouncer.pool_size
     report.add(f"{workers} concurrent writers, {way}, p99 per epoch "
                f"({1 / PACE:.0f} epochs/s each)",
-               "postgresql",
+               where,
                f"p99 {p99:.1f} ms, p50 {p50:.1f} ms",
                f"{len(errors)} errors, {rows}/{expected} rows, at most {most_connections} "
-               "connections",
+               "server connections",
                f"{most_connections / workers:.2g} conn/worker",
-               "no error, all rows, p99 < 20 ms, <= 2 conn/worker",
-               not errors and rows == expected and p99 < 20 and most_connections <= 2 * workers)
+               f"no error, all rows, p99 < 20 ms, <= {most_allowed} server conns",
+               not errors and rows == expected and p99 < 20 and most_connections <= most_allowed)
     for error in errors[:3]:
         report.note(f"worker error: {error}")
+    return p99 if times else None

@@ -191,6 +191,34 @@ def pg_cluster() -> Iterator:
     cluster.remove()
 
 
+@pytest.fixture(scope="session")
+def pgbouncer(postgres) -> Iterator:
+    """PgBouncer in transaction pooling mode on a free loopback port in front of the test
+    server, started once per session (``pgbouncer.url(database_url)`` goes through it).
+    Skipped when Debian's pgbouncer is missing, except under CI."""
+    from pgbouncer import Bouncer, find_pgbouncer
+
+    binary = find_pgbouncer()
+    if binary is None:
+        message = "pgbouncer not found (Debian package pgbouncer)"
+        if _ci():
+            pytest.fail(f"{message} (CI=true: PgBouncer tests must run)", pytrace=False)
+        pytest.skip(message)
+    bouncer = Bouncer(binary, postgres.admin_url)
+    bouncer.start()
+    yield bouncer
+    db.dispose_engines()
+    bouncer.remove()
+
+
+@pytest.fixture
+def pooled_url(pgbouncer, postgres_migrated) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database reached through PgBouncer (transaction pooling)."""
+    _empty_tables(postgres_migrated)
+    yield pgbouncer.url(postgres_migrated)
+    db.dispose_engines()
+
+
 def _empty_tables(url: str) -> None:
     engine = db.get_engine(url)
     with engine.begin() as conn:
