@@ -7,6 +7,7 @@ could be imported (a partly damaged folder still imports what it can).
 
 from __future__ import annotations
 
+import shlex
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,6 +17,7 @@ import typer
 from ..errors import TrackerError
 from .lazy import db
 from .options import Url
+from .output import literal
 
 PROGRESS_FROM = 20  # items: below this an import is quick and a progress bar only flickers
 
@@ -29,13 +31,14 @@ Experiment = Annotated[
 def import_progress(what: str):
     """``(on_start, on_item)`` callbacks drawing a Rich progress bar on stderr (for
     ``PROGRESS_FROM`` items or more) and printing each item's message above it."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
     from rich.text import Text
 
-    console = Console(stderr=True)
+    from .output import plain_console
+
+    console = plain_console(stderr=True)
     progress = Progress(
-        f"[bold]{what}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        Text(what, style="bold"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=console,
     )
     task = None
@@ -48,7 +51,8 @@ def import_progress(what: str):
 
     def on_item(name: str, message: str | None) -> None:
         if message:
-            console.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
+            console.print(Text.assemble(("warning: ", "yellow"), literal(message)),
+                          soft_wrap=True)
         if task is not None:
             progress.advance(task)
 
@@ -91,10 +95,10 @@ def keras_tuner(
             "unreadable (see the messages above)"
         )
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.statuses.items()))
-    typer.echo(
+    typer.echo(literal(
         f"Imported {report.imported} of {report.found} trials from {report.directory} into "
         f"experiment {report.experiment!r} at {where} ({statuses})."
-    )
+    ))
     if report.skipped:
         typer.echo(f"{len(report.skipped)} trial(s) skipped: see the warnings above.")
-    typer.echo(f"Next: tracker trials -e {report.experiment}")
+    typer.echo(literal(f"Next: tracker trials -e {shlex.quote(report.experiment)}"))
