@@ -26,19 +26,32 @@ Experiment = Annotated[
     typer.Option("--experiment", "-e", help="Experiment to import into.", show_default=False),
 ]
 
+FollowSymlinks = Annotated[
+    bool,
+    typer.Option("--follow-symlinks",
+                 help="Read files and folders that link out of the folder (skipped by default)."),
+]
+
 
 @contextmanager
 def import_progress(what: str):
     """``(on_start, on_item)`` callbacks drawing a Rich progress bar on stderr (for
     ``PROGRESS_FROM`` items or more) and printing each item's message above it."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
     from rich.text import Text
 
     from .output import plain_console
 
     console = plain_console(stderr=True)
     progress = Progress(
-        Text(what, style="bold"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn(what, style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=console,
     )
     task = None
@@ -69,14 +82,16 @@ def keras_tuner(
     ],
     url: Url = None,
     experiment: Experiment = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Import a keras-tuner project folder (oracle.json and trial_*/trial.json).
 
     One run per trial with its hyperparameters, status, score and the metrics the files
     hold (only the best epoch's: such runs are marked history_complete=False). Importing
-    again updates the same runs. Damaged trials are reported and skipped; the exit code is
-    non-zero only when nothing could be imported. The experiment defaults to the project's
-    name.
+    again updates the same runs. Damaged trials (or trials the database refuses) are
+    reported and skipped; FIFOs, devices, files over 64 MiB and links out of the folder are
+    skipped. The exit code is non-zero only when nothing could be imported. The experiment
+    defaults to the project's name.
 
     Example: tracker import keras-tuner runs/mnist --url sqlite:///tracker.db
     """
@@ -84,7 +99,8 @@ def keras_tuner(
 
     with import_progress("Importing trials") as (on_start, on_item):
         report = import_keras_tuner(
-            directory, url, experiment=experiment, on_start=on_start, on_trial=on_item
+            directory, url, experiment=experiment, on_start=on_start, on_trial=on_item,
+            follow_symlinks=follow_symlinks,
         )
     where = db.mask_url(db.resolve_url(url))
     if report.found == 0:

@@ -42,7 +42,7 @@ def tensorboard(
     use_tensorflow_free_reader()  # this process only reads: no need to load TensorFlow
 
     console = plain_console(stderr=True)
-    columns = (Text("Importing runs", style="bold"), BarColumn(), MofNCompleteColumn(),
+    columns = (TextColumn("Importing runs", style="bold"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.description}", markup=False))
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("reading event files", total=None)
