@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import TrackerError
+from .keras_tuner_command import FollowSymlinks
 from .lazy import Repository, db
 from .options import Url
 from .output import literal
@@ -22,6 +23,7 @@ def tensorboard(
                      help="Experiment to import into (default: the folder's name)."),
     ] = None,
     url: Url = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Import TensorBoard logs: each run folder becomes a run.
 
@@ -51,7 +53,7 @@ def tensorboard(
             progress.update(task, description=literal(name), completed=done, total=total)
 
         result = import_tensorboard(Repository(url), logdir, experiment=experiment,
-                                    progress=advance)
+                                    progress=advance, follow_symlinks=follow_symlinks)
     for path, why in result.problems:
         console.print(Text.assemble(("warning: ", "yellow"), literal(f"{path}: {why}")),
                       soft_wrap=True)
