@@ -174,3 +174,30 @@ def test_missing_tensorboard_is_a_clear_error(url, summaries, monkeypatch):
     monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingDependency, match=r"sweep-tracker\[keras\]"):
         import_tensorboard(Repository(url), summaries)
+
+
+def test_an_untrusted_log_folder_imports_what_it_can(url, summaries, tmp_path):
+    import os
+
+    logdir = tmp_path / "sweep"
+    shutil.copytree(summaries, logdir)
+    one = next((summaries / "bs16-lr0.01").glob("events.out.tfevents.*"))
+    (logdir / "fifo").mkdir()
+    os.mkfifo(logdir / "fifo" / one.name)  # reading it would block for ever
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copy(one, outside / one.name)
+    (logdir / "linked").mkdir()
+    (logdir / "linked" / one.name).symlink_to(outside / one.name)
+    deep = logdir / ("d" * 200) / ("e" * 200)  # a run name the schema cannot hold
+    deep.mkdir(parents=True)
+    shutil.copy(one, deep / one.name)
+    out = run_cli("import", "tensorboard", str(logdir), "--url", url, timeout=60)
+    assert out.code == 0, out.err
+    err = " ".join(out.err.split())
+    assert "not a regular file" in err and "symbolic link out of the log folder" in err
+    assert "run not imported" in err and "run name" in err
+    repo = Repository(url)
+    assert sorted(r.name for r in repo.runs("sweep")) == sorted(KNOWN)
+    result = import_tensorboard(repo, logdir, follow_symlinks=True)
+    assert result.runs == len(KNOWN) + 1  # the linked run too

@@ -4,7 +4,15 @@ a file is written under a temporary name and renamed at the end, so a failed exp
 leaves a half-written file behind.
 
 Numbers keep their full precision. CSV and Parquet keep NaN and +/-inf; JSON has no such
-numbers, so JSON Lines writes ``null`` for them.
+numbers, so JSON Lines writes ``null`` for them. CSV follows RFC 4180 (CRLF line ends, any
+field holding a quote, a comma, a carriage return or a newline quoted), so that every text
+reads back exactly with ``pandas.read_csv``.
+
+A CSV file meant for a spreadsheet (``for_spreadsheet=True``, ``--for-spreadsheet``) is
+protected against formula injection as OWASP recommends: a text cell (or column name)
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading single
+quote, so the spreadsheet shows it as text instead of running it. Numbers are left alone.
+Opt-in, because it changes the text a script would read back.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
     from ..store.filters import Where
     from ..store.repository import Repository
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP: what a spreadsheet may run
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
            ".ndjson": "jsonl"}
 
@@ -54,17 +63,21 @@ def export(
     chunk_rows: int = frames.CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
     where: Where = None,
+    for_spreadsheet: bool = False,
 ) -> int:
     """Write the ``kind`` DataFrame of ``experiment`` (as ``Repository.to_dataframe`` gives
     it) to ``path`` (CSV on stdout when ``path`` is None); returns the number of rows.
     ``progress(rows_so_far)`` is called after each chunk; ``where`` filters the runs (as
-    ``Repository.runs`` takes it).
+    ``Repository.runs`` takes it). ``for_spreadsheet`` (CSV only) quotes text cells that a
+    spreadsheet would run as a formula (see the module's docstring).
 
     >>> export(Repository(), "epochs.parquet", kind="epochs", experiment="mnist")  # doctest: +SKIP
     48000
     """
     frames.check_kind(kind)
     fmt = "csv" if path is None else format_of(path)
+    if for_spreadsheet and fmt != "csv":
+        raise TrackerError(f"--for-spreadsheet applies to CSV files only, not {fmt}")
     require_all(("pandas", "pyarrow") if fmt == "parquet" else ("pandas",), "Exporting")
     if kind == "runs":
         runs = dataframes.to_dataframe(repo, experiment, where=where)
@@ -74,6 +87,8 @@ def export(
                                                       where=where))
     counted = _Counting(chunks, progress)
     writer = {"csv": _write_csv, "parquet": _write_parquet, "jsonl": _write_jsonl}[fmt]
+    if for_spreadsheet:
+        counted = _Counting((defuse_formulas(c) for c in counted), None, counting=counted)
     if path is None:
         writer(counted, sys.stdout)
     else:
@@ -83,15 +98,46 @@ def export(
 
 
 class _Counting:
-    def __init__(self, chunks: Iterable[pd.DataFrame], progress) -> None:
-        self.chunks, self.progress, self.rows = chunks, progress, 0
+    def __init__(self, chunks: Iterable[pd.DataFrame], progress, counting=None) -> None:
+        self.chunks, self.progress, self._rows = chunks, progress, 0
+        self.counting = counting  # the _Counting these chunks come from, which counts them
+
+    @property
+    def rows(self) -> int:
+        return self.counting.rows if self.counting is not None else self._rows
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         for chunk in self.chunks:
             yield chunk
-            self.rows += len(chunk)
+            self._rows += len(chunk)
             if self.progress:
-                self.progress(self.rows)
+                self.progress(self._rows)
+
+
+def defuse_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a single quote before each text cell and column name that starts like a
+    spreadsheet formula (``=``, ``+``, ``-``, ``@``, tab, carriage return), as OWASP's CSV
+    injection advice says; numbers unchanged.
+
+    >>> defuse_formulas(pd.DataFrame({"=x": ["=1+2", "ok"], "n": [-1, 2]}))  # doctest: +SKIP
+      '=x  n
+    0  '=1+2 -1
+    1  ok    2
+    """
+    pd = frames.pandas()
+    frame = frame.rename(columns=lambda c: _defused(c) if isinstance(c, str) else c)
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object or isinstance(series.dtype, (pd.StringDtype,
+                                                                pd.CategoricalDtype)):
+            frame[column] = series.astype(object).map(_defused)
+    return frame
+
+
+def _defused(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _at_least_one(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -121,7 +167,7 @@ def _replacing(path: Path, *, binary: bool) -> Iterator[IO]:
 def _write_csv(chunks: Iterable[pd.DataFrame], out: IO[str]) -> None:
     header = True
     for chunk in chunks:
-        chunk.to_csv(out, index=False, header=header, lineterminator="\n")
+        chunk.to_csv(out, index=False, header=header, lineterminator="\r\n")
         header = False
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import html as _html
 import io
 import math
-from html import escape
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -20,12 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import TrackerError
 from ..optional import require_all
+from ..text import literal
 from .plots._common import MAX_GROUPS, Sweep, filter_text, hashable
 from .plots._common import label as short_label
 
 if TYPE_CHECKING:
     from ..store.filters import Where
     from ..store.repository import Repository
+
+def escape(text: str) -> str:
+    """``text`` as HTML text: markup escaped, control characters shown as escapes."""
+    return _html.escape(literal(text, lines=True))
+
 
 PREFERRED_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 TOP_RUNS = 10

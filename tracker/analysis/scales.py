@@ -22,8 +22,14 @@ MISSING = "(none)"  # the label of "this run does not have the hyperparameter"
 
 
 def is_number(value: Any) -> bool:
-    """An int or float, not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """An int or float, not a bool, that a float can hold: an int beyond float range (a
+    hyperparameter 10**400) is shown as its text, like a category, rather than crash."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return not isinstance(value, int) or abs(value) < FLOAT_LIMIT
+
+
+FLOAT_LIMIT = 2**1023  # ints at least this large overflow float() (or nearly: not worth it)
 
 
 def sort_key(value: Any) -> tuple:

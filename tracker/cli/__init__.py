@@ -90,6 +90,7 @@ def main() -> None:
 
 def _fail(message: str, code: int = 1) -> None:
     from ..store.db import mask_text
+    from .output import literal
 
-    print(f"error: {mask_text(message)}", file=sys.stderr)
+    print(f"error: {literal(mask_text(message), lines=True)}", file=sys.stderr)
     raise SystemExit(code)

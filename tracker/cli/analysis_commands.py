@@ -36,6 +36,14 @@ def export(
     kind: Kind = "runs",
     experiment: ExperimentName = None,
     where: Where = None,
+    for_spreadsheet: Annotated[
+        bool,
+        typer.Option(
+            "--for-spreadsheet",
+            help="CSV for Excel, LibreOffice or Google Sheets: text cells starting with = + - @ "
+            "tab or CR get a leading ' so that they are never run as formulas (OWASP).",
+        ),
+    ] = False,
     url: Url = None,
 ) -> None:
     """Write the runs or every epoch's metrics to CSV, Parquet or JSON Lines.
@@ -46,11 +54,10 @@ def export(
 
     Example: tracker export -e mnist --kind epochs -o epochs.parquet
     """
-    from rich.console import Console
-
     from ..analysis.exports import export as write
+    from .output import literal, plain_console
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     with console.status(f"Exporting {kind} ...") as status:
         rows = write(
             Repository(url),
@@ -58,11 +65,11 @@ def export(
             kind=kind,
             experiment=experiment,
             where=where,
+            for_spreadsheet=for_spreadsheet,
             progress=lambda n: status.update(f"Exporting {kind} ... {n:,} rows"),
         )
     where = "stdout" if output is None else str(output)
-    console.print(f"Wrote {rows:,} {kind} rows of {scope(experiment)} to {where}",
-                  highlight=False)
+    console.print(literal(f"Wrote {rows:,} {kind} rows of {scope(experiment)} to {where}"))
 
 
 def report(
@@ -98,12 +105,11 @@ def report(
 
     Example: tracker report -e mnist -o report.html
     """
-    from rich.console import Console
-
     from ..analysis.report import write_report
+    from .output import literal, plain_console
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     with console.status("Building the report ..."):
         write_report(Repository(url), output, experiment=experiment, metric=metric,
                      group_by=group_by, where=where)
-    console.print(f"Wrote {output}", highlight=False)
+    console.print(literal(f"Wrote {output}"))

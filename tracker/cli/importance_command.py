@@ -32,11 +32,12 @@ def importance(
 
     Example: tracker importance -e mnist -m val_accuracy
     """
-    from rich.console import Console
+    from rich.text import Text
 
     from ..analysis.importance import rank
+    from .output import literal, plain_console
 
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     with console.status("Fitting the random forest ..."):
         ranking = rank(Repository(url), metric, experiment, over=over.value,
                        where=where, mode=mode, seed=seed)
@@ -56,7 +57,7 @@ def importance(
         f"experiment {experiment!r}, {ranking.used:,} of {ranking.selected:,} runs "
         f"(completed, with a finite value{sampled})"))
     if fmt == "table" and rows:
-        console.print(
-            f"[dim]importance: share of the variance of {ranking.metric} (fANOVA, seed {seed});"
+        console.print(Text(literal(
+            f"importance: share of the variance of {ranking.metric} (fANOVA, seed {seed});"
             f" correlation: Spearman, + when larger values go with a larger {ranking.metric}"
-            "[/dim]", highlight=False)
+        ), style="dim"))

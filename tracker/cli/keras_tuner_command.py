@@ -7,6 +7,7 @@ could be imported (a partly damaged folder still imports what it can).
 
 from __future__ import annotations
 
+import shlex
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,6 +17,7 @@ import typer
 from ..errors import TrackerError
 from .lazy import db
 from .options import Url
+from .output import literal
 
 PROGRESS_FROM = 20  # items: below this an import is quick and a progress bar only flickers
 
@@ -24,18 +26,32 @@ Experiment = Annotated[
     typer.Option("--experiment", "-e", help="Experiment to import into.", show_default=False),
 ]
 
+FollowSymlinks = Annotated[
+    bool,
+    typer.Option("--follow-symlinks",
+                 help="Read files and folders that link out of the folder (skipped by default)."),
+]
+
 
 @contextmanager
 def import_progress(what: str):
     """``(on_start, on_item)`` callbacks drawing a Rich progress bar on stderr (for
     ``PROGRESS_FROM`` items or more) and printing each item's message above it."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
     from rich.text import Text
 
-    console = Console(stderr=True)
+    from .output import plain_console
+
+    console = plain_console(stderr=True)
     progress = Progress(
-        f"[bold]{what}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn(what, style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=console,
     )
     task = None
@@ -48,7 +64,8 @@ def import_progress(what: str):
 
     def on_item(name: str, message: str | None) -> None:
         if message:
-            console.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
+            console.print(Text.assemble(("warning: ", "yellow"), literal(message)),
+                          soft_wrap=True)
         if task is not None:
             progress.advance(task)
 
@@ -65,14 +82,16 @@ def keras_tuner(
     ],
     url: Url = None,
     experiment: Experiment = None,
+    follow_symlinks: FollowSymlinks = False,
 ) -> None:
     """Import a keras-tuner project folder (oracle.json and trial_*/trial.json).
 
     One run per trial with its hyperparameters, status, score and the metrics the files
     hold (only the best epoch's: such runs are marked history_complete=False). Importing
-    again updates the same runs. Damaged trials are reported and skipped; the exit code is
-    non-zero only when nothing could be imported. The experiment defaults to the project's
-    name.
+    again updates the same runs. Damaged trials (or trials the database refuses) are
+    reported and skipped; FIFOs, devices, files over 64 MiB and links out of the folder are
+    skipped. The exit code is non-zero only when nothing could be imported. The experiment
+    defaults to the project's name.
 
     Example: tracker import keras-tuner runs/mnist --url sqlite:///tracker.db
     """
@@ -80,7 +99,8 @@ def keras_tuner(
 
     with import_progress("Importing trials") as (on_start, on_item):
         report = import_keras_tuner(
-            directory, url, experiment=experiment, on_start=on_start, on_trial=on_item
+            directory, url, experiment=experiment, on_start=on_start, on_trial=on_item,
+            follow_symlinks=follow_symlinks,
         )
     where = db.mask_url(db.resolve_url(url))
     if report.found == 0:
@@ -91,10 +111,10 @@ def keras_tuner(
             "unreadable (see the messages above)"
         )
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(report.statuses.items()))
-    typer.echo(
+    typer.echo(literal(
         f"Imported {report.imported} of {report.found} trials from {report.directory} into "
         f"experiment {report.experiment!r} at {where} ({statuses})."
-    )
+    ))
     if report.skipped:
         typer.echo(f"{len(report.skipped)} trial(s) skipped: see the warnings above.")
-    typer.echo(f"Next: tracker trials -e {report.experiment}")
+    typer.echo(literal(f"Next: tracker trials -e {shlex.quote(report.experiment)}"))

@@ -1,4 +1,10 @@
-"""Printing rows: Rich tables for people, CSV, JSON (one array) or JSON Lines for scripts."""
+"""Printing rows: Rich tables for people, CSV, JSON (one array) or JSON Lines for scripts.
+
+Names and values come from anyone who can write to the database, so everything a table shows
+is literal text: Rich markup in a value is shown as typed (``Text`` cells, never markup), and
+control characters (escape sequences, carriage returns, newlines) are shown escaped (``\\x1b``,
+``\\r``, ``\\n``), so none reaches the terminal. CSV and JSON keep values exactly as stored.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import TrackerError
+from ..text import literal
 
 FORMATS = ("table", "csv", "json", "jsonl")
+def plain_console(**kwargs: Any):
+    """A Rich console that never reads markup or highlights: what it prints is literal."""
+    from rich.console import Console
+
+    return Console(markup=False, highlight=False, emoji=False, **kwargs)
 
 
 def show(rows: Sequence[dict[str, Any]], *, title: str | None = None, fmt: str = "table") -> None:
@@ -26,22 +38,25 @@ def show(rows: Sequence[dict[str, Any]], *, title: str | None = None, fmt: str =
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
-        writer.writerows([[_cell(row[c]) for c in columns] for row in rows])
+        writer.writerows([[_cell(row[c], exact=True) for c in columns] for row in rows])
         return
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     # In a pipe or a log file, let the table take its natural width instead of folding at 80.
-    console = Console() if sys.stdout.isatty() else Console(width=1_000)
+    console = plain_console() if sys.stdout.isatty() else plain_console(width=1_000)
     if not rows:
-        console.print(f"[dim]{title + ': ' if title else ''}nothing to show[/dim]")
+        console.print(Text(f"{literal(title) + ': ' if title else ''}nothing to show",
+                           style="dim"))
         return
-    table = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    table = Table(title=None if title is None else Text(literal(title)), title_justify="left",
+                  header_style="bold", expand=False)
     for column in columns:
         numeric = all(isinstance(r[column], (int, float)) or r[column] is None for r in rows)
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        table.add_column(Text(literal(column)), justify="right" if numeric else "left",
+                         overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row[c]) for c in columns))
+        table.add_row(*(Text(literal(_cell(row[c]))) for c in columns))
     console.print(table)
 
 
@@ -57,15 +72,16 @@ def show_json(document: Any, *, fmt: str = "json") -> None:
         print(json.dumps(_plain(document), default=str, indent=2))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, exact: bool = False) -> str:
+    """A value as a table shows it (``exact``: as CSV writes it, every digit kept)."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return format(value, ".6g") if math.isfinite(value) else str(value)
+        return repr(value) if exact or not math.isfinite(value) else format(value, ".6g")
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.isoformat() if exact else value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={_cell(v, exact)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return json.dumps(value)
     return str(value)

@@ -8,6 +8,12 @@ from the project's absolute path and the trial id, so importing again updates th
 Damaged input never stops the import: a trial that cannot be read is skipped with a message
 saying why, a trial with odd content (a NaN score, left RUNNING by a search that stopped) is
 imported with a note, and the rest goes on. Reads JSON only: no TensorFlow needed.
+
+The folder is untrusted: a JSON file larger than ``MAX_FILE_BYTES`` is not read; FIFOs,
+devices and symbolic links leading out of the project folder are skipped unless
+``follow_symlinks=True`` (``--follow-symlinks``); absurd nesting or numbers skip that trial
+with a message; a trial the database refuses (a trial id too long...) is reported and the
+rest imported. Each trial is written in one transaction: whole, or not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import stat
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -23,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TrackerError
+from ..store import db
 from ..store.repository import Repository
 from ..store.trial_queries import mean_and_std
 
 SOURCE = "keras-tuner-import"
 _NAMESPACE = uuid.UUID("6f1c0b52-4a57-4f35-9d0e-2a4c8f0b7e11")
 _STATUSES = {"COMPLETED": "completed", "INVALID": "invalid", "FAILED": "failed"}
+MAX_FILE_BYTES = 64 * 2**20  # a trial.json is kilobytes; oracle.json grows with the trials
 
 
 @dataclass
@@ -65,10 +74,12 @@ def import_keras_tuner(
     experiment: str | None = None,
     on_trial: Callable[[str, str | None], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    follow_symlinks: bool = False,
 ) -> ImportReport:
     """Import the keras-tuner project in ``directory`` into experiment ``experiment`` (default:
     the project's name). ``on_start(n)`` is called with the number of trials found, and
     ``on_trial(name, message)`` after each, with a message when it was skipped or noted.
+    ``follow_symlinks`` reads files and trial folders that link out of the project folder.
 
     >>> report = import_keras_tuner("runs/mnist", "sqlite:///tracker.db")  # doctest: +SKIP
     >>> report.imported, report.skipped                                    # doctest: +SKIP
@@ -78,20 +89,24 @@ def import_keras_tuner(
     report = ImportReport(project, experiment or project.name)
     repo = Repository(url)
     repo.engine  # noqa: B018 - a database that was never migrated fails before any work
-    oracle, problem = _read_json(project / "oracle.json")
+    reader = _Reader(project, follow_symlinks)
+    oracle, problem = reader.json(project / "oracle.json")
     if problem:
         report.notes.append(f"oracle.json: {problem}; trials imported without start times")
         if on_trial:
             on_trial("oracle.json", report.notes[-1])
         oracle = {}
     oracle = oracle if isinstance(oracle, dict) else {}
-    folders = _trial_folders(project, oracle)
+    folders = _trial_folders(project, oracle, reader, report)
     report.found = len(folders)
     if on_start:
         on_start(len(folders))
+    if on_trial:
+        for message in report.skipped:  # trial_* entries that are not folders to read
+            on_trial(message.split(":")[0], message)
     parsed = []
     for folder in folders:
-        trial, message = _parse(folder)
+        trial, message = _parse(folder, reader)
         if trial is None:
             report.skipped.append(f"{folder.name}: {message}; skipped")
         else:
@@ -103,7 +118,24 @@ def import_keras_tuner(
     starts = _start_times(oracle)
     run_times = oracle.get("run_times") if isinstance(oracle.get("run_times"), dict) else {}
     for trial in parsed:
-        repo.record_run(
+        try:
+            _record(repo, report, project, trial, starts, run_times, objective, direction)
+        except Exception as exc:  # refused by the database: this trial only (rolled back)
+            why = db.mask_text(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+            report.skipped.append(f"trial_{trial.trial_id[:60]}: not imported ({why})")
+            if on_trial:
+                on_trial(f"trial_{trial.trial_id[:60]}", report.skipped[-1])
+            continue
+        report.imported += 1
+        report.statuses[trial.status] += 1
+        if on_trial:
+            note = "; ".join(trial.notes) or None
+            on_trial(f"trial_{trial.trial_id}", note and f"trial_{trial.trial_id}: {note}")
+    return report
+
+
+def _record(repo, report, project, trial, starts, run_times, objective, direction) -> None:
+    repo.record_run(
             report.experiment,
             key=str(uuid.uuid5(_NAMESPACE, f"{project}\x00{trial.trial_id}")),
             status=trial.status,
@@ -120,12 +152,6 @@ def import_keras_tuner(
             source=SOURCE,
             history_complete=False,
         )
-        report.imported += 1
-        report.statuses[trial.status] += 1
-        if on_trial:
-            note = "; ".join(trial.notes) or None
-            on_trial(f"trial_{trial.trial_id}", note and f"trial_{trial.trial_id}: {note}")
-    return report
 
 
 def find_project(directory: Path) -> Path:
@@ -152,32 +178,85 @@ def find_project(directory: Path) -> Path:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> tuple[Any, str | None]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, "missing"
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"unreadable ({exc})"
-    if not text.strip():
-        return None, "empty file"
-    try:
-        return json.loads(text), None  # Python's json reads NaN and Infinity literals
-    except json.JSONDecodeError as exc:
-        truncated = "" if text.rstrip().endswith(("}", "]")) else " (truncated?)"
-        return None, f"not valid JSON{truncated}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+@dataclass
+class _Reader:
+    """Reads files of an untrusted project folder (see the module's docstring)."""
+
+    project: Path
+    follow_symlinks: bool
+
+    def refusal(self, path: Path, *, folder: bool = False) -> str | None:
+        """Why ``path`` is not read (None: read it)."""
+        try:
+            if path.is_symlink() and not self.follow_symlinks:
+                target = path.resolve()
+                if not target.is_relative_to(self.project):
+                    return (f"a symbolic link out of the project folder (to {target}): "
+                            "skipped (--follow-symlinks reads it)")
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            return "missing"
+        except (OSError, RuntimeError) as exc:  # a symlink loop, no permission...
+            return f"unreadable ({exc})"
+        if folder:
+            return None if stat.S_ISDIR(mode) else "not a folder"
+        if not stat.S_ISREG(mode):
+            return "not a regular file (a FIFO, a device or a folder): skipped"
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return (f"{path.stat().st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,} "
+                    "(MAX_FILE_BYTES): skipped")
+        return None
+
+    def json(self, path: Path) -> tuple[Any, str | None]:
+        refused = self.refusal(path)
+        if refused:
+            return None, refused
+        try:
+            with open(path, "rb") as file:
+                data = file.read(MAX_FILE_BYTES + 1)  # the file may have grown since
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, f"unreadable ({exc})"
+        if len(data) > MAX_FILE_BYTES:
+            return None, f"over the limit of {MAX_FILE_BYTES:,} bytes (MAX_FILE_BYTES): skipped"
+        if not text.strip():
+            return None, "empty file"
+        try:
+            return json.loads(text), None  # Python's json reads NaN and Infinity literals
+        except json.JSONDecodeError as exc:
+            truncated = "" if text.rstrip().endswith(("}", "]")) else " (truncated?)"
+            return None, (f"not valid JSON{truncated}: {exc.msg} at line {exc.lineno} column "
+                          f"{exc.colno}")
+        except RecursionError:
+            return None, "nested too deeply to read"
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            return None, f"holds an absurd value ({exc})"
 
 
-def _trial_folders(project: Path, oracle: dict) -> list[Path]:
+def _trial_folders(project: Path, oracle: dict, reader: _Reader,
+                   report: ImportReport) -> list[Path]:
     """Trial folders in the order the search started them (oracle.json), then the rest."""
-    folders = {p.name: p for p in project.glob("trial_*") if p.is_dir()}
+    folders = {}
+    for path in project.glob("trial_*"):
+        refused = reader.refusal(path, folder=True)
+        if refused is None:
+            folders[path.name] = path
+        elif refused != "not a folder":
+            report.skipped.append(f"{path.name}: {refused}")
     order = oracle.get("start_order") if isinstance(oracle.get("start_order"), list) else []
     ordered = [folders.pop(f"trial_{i}") for i in order if f"trial_{i}" in folders]
     return ordered + [folders[name] for name in sorted(folders)]
 
 
-def _parse(folder: Path) -> tuple[_Trial | None, str | None]:
-    state, problem = _read_json(folder / "trial.json")
+def _parse(folder: Path, reader: _Reader) -> tuple[_Trial | None, str | None]:
+    try:
+        return _parse_state(folder, reader)
+    except (RecursionError, ValueError, TypeError, OverflowError, AttributeError) as exc:
+        return None, f"trial.json holds values that cannot be read ({type(exc).__name__})"
+
+
+def _parse_state(folder: Path, reader: _Reader) -> tuple[_Trial | None, str | None]:
+    state, problem = reader.json(folder / "trial.json")
     if problem == "missing":
         return None, "no trial.json (the search stopped before writing it?)"
     if problem:
@@ -253,7 +332,7 @@ def _metrics(
                 else:
                     mean = mean_and_std(numbers)[0]  # the mean over executions
                 epochs.setdefault(int(step) + offset, {})[name] = mean
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as exc:
             notes.append(f"metric {name!r} unreadable ({type(exc).__name__}): skipped")
     if any(not math.isfinite(v) for row in epochs.values() for v in row.values()):
         notes.append("some metric values are NaN or infinite: stored as such")

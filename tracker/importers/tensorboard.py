@@ -3,7 +3,10 @@
 Each run directory becomes a run (source ``tensorboard-import``), its scalars epoch metrics,
 its HParams records hyperparameters. A run's key is derived from the experiment and the run
 directory's absolute path, so importing again updates the same runs instead of adding new
-ones. Unreadable files are reported and skipped; the rest is imported.
+ones. Unreadable files are reported and skipped; the rest is imported. Each run is written in
+one transaction (whole or not at all); a run the database refuses is reported and skipped.
+FIFOs, devices and links leading out of the log folder are skipped unless
+``follow_symlinks=True``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def import_tensorboard(
     *,
     experiment: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    follow_symlinks: bool = False,
 ) -> ImportResult:
     """Import every run directory under ``logdir`` into ``experiment`` (default: the name of
     ``logdir``). ``progress(run_name, done, total)`` is called after each run. Needs the
@@ -55,17 +59,23 @@ def import_tensorboard(
     if not root.is_dir():
         raise TrackerError(f"no such folder: {logdir}")
     experiment = experiment or root.name
-    logs = find_runs(root)
-    if not logs:
+    skipped: list[tuple[str, str]] = []
+    logs = find_runs(root, follow_symlinks=follow_symlinks, skipped=skipped)
+    if not logs and not skipped:
         raise TrackerError(f"no TensorBoard event files (events.out.tfevents.*) under {logdir}")
-    result = ImportResult(experiment)
+    result = ImportResult(experiment, problems=skipped)
     for log in logs:
         result.problems += [(str(path), why) for path, why in read_run(log)]
     types = _integral_names(logs)
     for done, log in enumerate(logs, 1):
         name = _run_name(log.directory, root)
         if log.metrics:
-            _write(repo, experiment, log, name, types)
+            try:
+                _write(repo, experiment, log, name, types)
+            except Exception as exc:  # refused by the database: this run only (rolled back)
+                why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                result.problems.append((str(log.directory), f"run not imported ({why})"))
+                continue
             result.runs += 1
             result.epochs += len(log.metrics)
             result.values += sum(len(values) for values in log.metrics.values())
@@ -85,15 +95,14 @@ def _write(repo: Repository, experiment: str, log: RunLog, name: str, integral: 
     hyperparameters = {
         k: int(v) if k in integral else v for k, v in log.hyperparameters.items()
     }
-    key = run_key(experiment, log.directory)
-    repo.start_run(experiment, key=key, name=name, hyperparameters=hyperparameters,
-                   started_at=_time(log.started), source=SOURCE)
-    repo.log_hyperparameters(key, hyperparameters)  # an existing run: bring them up to date
-    repo.log_epochs(key, {epoch: {metric: value for metric, (_, value) in metrics.items()}
-                          for epoch, metrics in sorted(log.metrics.items())})
     failed = "the HParams session ended with STATUS_FAILURE" if log.failed else None
-    repo.finish_run(key, "failed" if log.failed else "completed", error=failed,
-                    ended_at=_time(log.ended))
+    repo.record_run(  # one transaction: the run whole, or nothing
+        experiment, key=run_key(experiment, log.directory), name=name,
+        status="failed" if log.failed else "completed", error=failed,
+        hyperparameters=hyperparameters,
+        epochs={epoch: {metric: value for metric, (_, value) in metrics.items()}
+                for epoch, metrics in sorted(log.metrics.items())},
+        started_at=_time(log.started), ended_at=_time(log.ended), source=SOURCE)
 
 
 def _integral_names(logs: list[RunLog]) -> set[str]:

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,11 +63,21 @@ def use_tensorflow_free_reader() -> None:
         sys.modules["tensorboard.compat.notf"] = types.ModuleType("tensorboard.compat.notf")
 
 
-def find_runs(logdir: Path) -> list[RunLog]:
-    """Every run directory under ``logdir`` (itself included), in path order."""
+def find_runs(logdir: Path, *, follow_symlinks: bool = False,
+              skipped: list[tuple[str, str]] | None = None) -> list[RunLog]:
+    """Every run directory under ``logdir`` (itself included), in path order. Event files that
+    are not regular files (FIFOs, devices) or that link out of ``logdir`` (unless
+    ``follow_symlinks``) are left out, each added to ``skipped`` as (file, why)."""
     runs: dict[Path, RunLog] = {}
-    for folder, _, names in sorted(os.walk(logdir)):
-        events = sorted(n for n in names if "tfevents" in n)
+    logdir = logdir.resolve()
+    for folder, _, names in sorted(os.walk(logdir, followlinks=follow_symlinks)):
+        events = []
+        for name in sorted(n for n in names if "tfevents" in n):
+            why = _refusal(Path(folder) / name, logdir, follow_symlinks)
+            if why is None:
+                events.append(name)
+            elif skipped is not None:
+                skipped.append((str(Path(folder) / name), why))
         if not events:
             continue
         folder_path = Path(folder)
@@ -75,6 +86,17 @@ def find_runs(logdir: Path) -> list[RunLog]:
         log = runs.setdefault(run_dir, RunLog(run_dir, []))
         log.files.extend((folder_path / name, role) for name in events)
     return [runs[key] for key in sorted(runs)]
+
+
+def _refusal(path: Path, root: Path, follow_symlinks: bool) -> str | None:
+    try:
+        if path.is_symlink() and not follow_symlinks and not path.resolve().is_relative_to(root):
+            return "a symbolic link out of the log folder: skipped (--follow-symlinks reads it)"
+        if not stat.S_ISREG(path.stat().st_mode):
+            return "not a regular file (a FIFO or a device): skipped"
+    except (OSError, RuntimeError) as exc:
+        return f"unreadable ({exc}); skipped"
+    return None
 
 
 def read_run(log: RunLog) -> list[tuple[Path, str]]:

@@ -90,16 +90,23 @@ class TrialStore:
         direction: str | None = None,
         source: str | None = None,
         history_complete: bool = True,
+        name: str | None = None,
     ) -> str:
         """Write a finished run whole, in one transaction: its hyperparameters, the metrics
         of each epoch it has (``{epoch: {name: value}}``) and how it ended. Writing the same
-        ``key`` again updates the run in place (so a re-import never duplicates it).
+        ``key`` again updates the run in place (so a re-import never duplicates it). A value
+        the schema cannot hold (a trial id of more than 255 characters...) raises
+        ``ValueError`` before anything is written, on every backend.
 
         >>> repo.record_run("imported", key=str(uuid.uuid4()), status="completed",
         ...                 hyperparameters={"units": 32}, epochs={4: {"val_loss": 0.3}},
         ...                 history_complete=False)                       # doctest: +SKIP
         """
         check_name(experiment, "experiment name")
+        for what, text in (("trial id", trial_id), ("worker", worker), ("run name", name),
+                           ("objective", objective)):
+            if text is not None:
+                check_name(text, what)
         if direction is not None:
             check_mode(direction)
         if status not in _FINAL_STATUSES:
@@ -111,7 +118,7 @@ class TrialStore:
         ]
         started_at = started_at or ended_at or writes.utcnow()
         fields = {
-            "name": None,
+            "name": name,
             "trial_id": trial_id,
             "execution": execution,
             "attempt": attempt,

@@ -5,12 +5,18 @@ class, and so the user's subclass, is left alone):
 
 * ``on_trial_begin``: the trial's attempt number is decided (0, then 1, 2... on retries);
 * ``run_trial``: an ``ExecutionCallback`` joins the ``fit`` callbacks; keras-tuner deep-copies
-  it for each execution, and each copy records one run (one per ``fit``) with every epoch;
+  it for each execution, and each copy records one run (one per ``fit``) with every epoch.
+  Tracking never changes what the search does: a ``run_trial`` whose ``**kwargs`` end in a
+  function without a ``callbacks`` parameter rejects the injected keyword before any fit; the
+  call is then made again as the search made it, and from then on the tuner's trials are
+  recorded without epochs (said once);
 * ``on_trial_end``: after keras-tuner's own end of trial (which scores the trial, may send it
   for a retry, and raises after too many consecutive failures), the final hyperparameters,
   status, error and score are recorded, in a ``finally`` so that the raise loses nothing.
   The verdict is the oracle's: the local one, or in distributed tuning the chief's, asked
-  for the trial by gRPC (a worker's own copy of a trial never learns it);
+  for the trial by gRPC (a worker's own copy of a trial never learns it). gRPC carries the
+  score as a float32: the worker scores the metrics it sent (in full) as the chief does, and
+  records that when it rounds to the chief's, so the database holds the chief's exact score;
 * ``search``: an error escaping the search (Ctrl-C, a fatal keras-tuner error) marks the
   open trial failed.
 """
@@ -18,6 +24,7 @@ class, and so the user's subclass, is left alone):
 from __future__ import annotations
 
 import inspect
+import logging
 import traceback
 import warnings
 from typing import Any, TypeVar
@@ -30,6 +37,7 @@ from .tuner_recorder import ExecutionCallback, TrialRecorder, Verdict
 T = TypeVar("T")
 _STATUSES = {"COMPLETED": "completed", "INVALID": "invalid", "FAILED": "failed"}
 _ATTRIBUTE = "_sweep_tracker"
+log = logging.getLogger("tracker")
 
 
 def track(tuner: T, url: str | None = None, *, experiment: str | None = None) -> T:
@@ -101,15 +109,30 @@ def _wrap(tuner) -> None:
     on_trial_begin, on_trial_end = tuner.on_trial_begin, tuner.on_trial_end
     run_trial, search = tuner.run_trial, tuner.search
     inject = isinstance(tuner, Tuner) and _accepts_callbacks(run_trial)
+    _remember_sent_metrics(tuner)
 
     def tracked_on_trial_begin(trial, *args, **kwargs):
         _safely(tuner, "trial begin", _recorder(tuner).trial_started, trial)
         return on_trial_begin(trial, *args, **kwargs)
 
     def tracked_run_trial(trial, *args, **kwargs):
-        if inject:
-            callback = ExecutionCallback(_recorder(tuner))
-            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), callback]
+        nonlocal inject
+        if not inject:
+            return run_trial(trial, *args, **kwargs)
+        callback = ExecutionCallback(_recorder(tuner))
+        added = "callbacks" not in kwargs  # a key of ours, not one the search passed
+        tracked = {**kwargs, "callbacks": [*(kwargs.get("callbacks") or []), callback]}
+        try:
+            return run_trial(trial, *args, **tracked)
+        except TypeError as exc:
+            if not (added and _rejects_callbacks(exc) and not callback.used):
+                raise
+        # The keyword we added was refused before any fit began: run the trial as the search
+        # asked, and stop injecting (this run_trial cannot take callbacks).
+        inject = False
+        _safely(tuner, "callbacks", _recorder(tuner).warn_once, "callbacks",
+                f"{type(tuner).__name__}.run_trial passes its keyword arguments to a function "
+                "that takes no callbacks: trials are recorded without their epochs")
         return run_trial(trial, *args, **kwargs)
 
     def tracked_on_trial_end(trial, *args, **kwargs):
@@ -138,6 +161,62 @@ def _record_trial_end(tuner, trial) -> None:
     _recorder(tuner).trial_ended(trial, verdict(tuner, trial))
 
 
+def _rejects_callbacks(exc: TypeError) -> bool:
+    return "unexpected keyword argument 'callbacks'" in str(exc)
+
+
+_SENT = "_sweep_tracker_sent"  # on a worker's oracle client: trial id -> [(metrics, step)]
+
+
+def _remember_sent_metrics(tuner) -> None:
+    """On a distributed worker, keep the metrics each trial reports to the chief in full (gRPC
+    turns the chief's score into a float32 on the way back)."""
+    oracle = getattr(tuner, "oracle", None)
+    if type(oracle).__name__ != "OracleClient" or hasattr(oracle, _SENT):
+        return
+    update_trial = oracle.update_trial
+    sent: dict[str, list] = {}
+
+    def remembering_update_trial(trial_id, metrics, step=0, *args, **kwargs):
+        try:
+            sent.setdefault(str(trial_id), []).append((dict(metrics), step))
+        except Exception:  # whatever it is, keras-tuner decides what to do with it
+            pass
+        return update_trial(trial_id, metrics, step, *args, **kwargs)
+
+    setattr(oracle, _SENT, sent)
+    oracle.update_trial = remembering_update_trial
+
+
+def full_score(tuner, trial_id: str, seen: Any) -> Any:
+    """The chief's score of a trial at full precision: the worker scores the metrics it sent
+    as the oracle does, and keeps that when it rounds to the float32 the chief sent back
+    (``seen``); else ``seen`` as it is."""
+    sent = getattr(getattr(tuner, "oracle", None), _SENT, {}).pop(str(trial_id), None)
+    if not sent or seen is None:
+        return seen
+    try:
+        import numpy as np
+        from keras_tuner.src.engine import oracle as oracle_module
+        from keras_tuner.src.engine import trial as trial_module
+
+        oracle = tuner.oracle._oracle  # the worker's own copy: same objective, same scoring
+        shadow = trial_module.Trial(oracle.get_space(), trial_id=str(trial_id))
+        for metrics, step in sent:
+            for name, value in metrics.items():
+                if not shadow.metrics.exists(name):
+                    shadow.metrics.register(name, direction=(
+                        oracle_module._maybe_infer_direction_from_objective(oracle.objective,
+                                                                            name)))
+                shadow.metrics.update(name, value, step=step)
+        oracle.score_trial(shadow)
+        if shadow.score is not None and np.float32(shadow.score) == np.float32(seen):
+            return float(shadow.score)
+    except Exception as exc:  # a keras-tuner of another shape: the rounded score it is
+        log.debug("tracking: could not score the trial locally: %s", exc)
+    return seen
+
+
 def verdict(tuner, trial) -> Verdict:
     """How keras-tuner ended this attempt of ``trial``, after ``on_trial_end``: the oracle's
     view (it scores the trial, marks a NaN score invalid, and turns an invalid trial with no
@@ -153,7 +232,7 @@ def verdict(tuner, trial) -> Verdict:
         status = "invalid"
     if status == "completed" and trial.status != "COMPLETED":
         status = _STATUSES.get(trial.status, "invalid")  # a later attempt's result
-    score = seen.score if status == "completed" else None
+    score = full_score(tuner, trial.trial_id, seen.score) if status == "completed" else None
     error = trial.message
     if status != "completed" and error is None and _is_nan(seen.score):
         error = f"keras-tuner marked the trial {status}: its score is NaN"

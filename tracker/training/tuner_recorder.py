@@ -200,14 +200,27 @@ class ExecutionCallback(keras.callbacks.Callback):
         super().__init__()
         self._recorder = recorder
         self._key: str | None = None
+        self._started = False
+        self.used = False  # whether any copy's hook ran (a fit took the callbacks)
 
     def __deepcopy__(self, memo: dict) -> ExecutionCallback:
-        return type(self)(self._recorder)
+        copy = type(self)(self._recorder)
+        copy._original = self  # tells the original when a copy is used
+        return copy
 
-    def on_train_begin(self, logs=None) -> None:
+    def _begin(self) -> None:
+        self._started = True
+        for callback in (self, getattr(self, "_original", None)):
+            if callback is not None:
+                callback.used = True
         self._key = self._safely(self._recorder.execution_started)
 
+    def on_train_begin(self, logs=None) -> None:
+        self._begin()
+
     def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if not self._started:  # a custom training loop that calls only on_epoch_end
+            self._begin()
         if self._key is not None:
             self._safely(self._recorder.epoch_ended, self._key, epoch, logs)
 

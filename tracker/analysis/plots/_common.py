@@ -7,13 +7,14 @@ import math
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DirectionError, TrackerError, UnknownNameError
 from ...optional import require, require_all
 from ...store.names import unknown_message
+from ...text import literal
 from .. import dataframes
 from ..scales import MISSING, hashable, is_number, log_scaled, sort_key
 
@@ -237,7 +238,7 @@ def label(value: Any, width: int = 18, digits: int = 3) -> str:
         if number.is_integer() and abs(number) < 1e15:
             return str(int(number))
         return format(number, f".{digits}g")
-    text = str(value)
+    text = literal(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -251,12 +252,38 @@ def finite(series: pd.Series) -> pd.Series:
 
 
 def new_figure(width: float, height: float) -> Figure:
-    """A Figure not tied to pyplot (no global state, no display needed: the Agg canvas)."""
+    """A Figure not tied to pyplot (no global state, no display needed: the Agg canvas)
+    whose text is always literal: names and values come from the database, so a ``$`` in an
+    experiment name is a dollar sign, never math text, and LaTeX is never run on it (whatever
+    the user's ``text.usetex``), however and whenever the figure is drawn."""
     require("matplotlib", "Drawing plots")
-    from matplotlib.figure import Figure
+    return _literal_figure_class()(figsize=(width, height), layout="constrained")
 
-    figure = Figure(figsize=(width, height), layout="constrained")
-    return figure
+
+@cache
+def _literal_figure_class() -> type:
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    class LiteralFigure(Figure):
+        """Draws every text artist as plain text (no math text, no LaTeX)."""
+
+        def draw(self, renderer) -> None:
+            # Tick labels are created while drawing: the rc context covers them, the loop
+            # covers what was made before (titles, legends, annotations).
+            with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+                for text in self.findobj(Text):
+                    text.set_parse_math(False)
+                    text.set_usetex(False)
+                    shown = text.get_text()
+                    if shown and literal(shown, lines=True) != shown:
+                        text.set_text(literal(shown, lines=True))
+                super().draw(renderer)
+
+    LiteralFigure.__module__ = __name__
+    LiteralFigure.__qualname__ = "LiteralFigure"
+    return LiteralFigure
 
 
 def save_figure(figure: Figure, path: str | Path) -> Path:
