@@ -176,17 +176,18 @@ def _create_engine(url: URL, patience: Patience) -> Engine:
 def _bound_lock_waits(engine: Engine, milliseconds: int) -> None:
     """Set PostgreSQL's ``lock_timeout`` on every connection of ``engine``.
 
-    Straight to PostgreSQL: a startup parameter (``options``, sent by libpq with the login: no
-    round trip). A pooler that refuses startup parameters (PgBouncer: "unsupported startup
-    parameter") gets a connection without it, and every transaction then starts with a
-    transaction-local ``set_config``: in transaction pooling a session setting would be lost,
-    or leak into other clients' transactions on the shared server connection. Single-statement
-    (autocommit) writes run without it there: PgBouncer's ``query_timeout`` or the role's own
-    ``lock_timeout`` (``ALTER ROLE ... SET``) bound them.
+    Straight to PostgreSQL: a startup parameter (``options``, sent by libpq with the login),
+    checked once per new connection. A pooler such as PgBouncer refuses it ("unsupported
+    startup parameter") or drops it (``ignore_startup_parameters = options``): the connection
+    is then made or kept without it, and every transaction starts with a transaction-local
+    ``set_config`` instead. In transaction pooling a session setting would be lost, or leak
+    into other clients' transactions on the shared server connection. Single-statement
+    (autocommit) writes run without it there: the role's own ``lock_timeout`` (``ALTER ROLE
+    ... SET``) bounds them.
     """
     option = f"-c lock_timeout={milliseconds}"
     local_setting = select(func.set_config("lock_timeout", f"{milliseconds}ms", True))
-    pooled = threading.Event()  # set once the server refused the startup parameter
+    pooled = threading.Event()  # set once a pooler refused or dropped the startup parameter
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, _record, cargs, cparams):
@@ -194,19 +195,41 @@ def _bound_lock_waits(engine: Engine, milliseconds: int) -> None:
             return None  # SQLAlchemy connects with the user's own parameters
         given = cparams.get("options")
         try:
-            return dialect.connect(*cargs, **{**cparams, "options": _join(given, option)})
+            raw = dialect.connect(*cargs, **{**cparams, "options": _join(given, option)})
         except dialect.loaded_dbapi.OperationalError as exc:
             if "unsupported startup parameter" not in str(exc):
                 raise
+            raw = None
+        if raw is not None and _lock_timeout_of(raw) == milliseconds:
+            return raw
         pooled.set()
-        log.debug("%s refuses startup parameters (a pooler such as PgBouncer): lock_timeout "
-                  "is set per transaction instead", mask_url(engine.url))
-        return None
+        log.debug("%s does not pass startup parameters on (a pooler such as PgBouncer): "
+                  "lock_timeout is set per transaction", mask_url(engine.url))
+        return raw  # None: SQLAlchemy connects again, without the option
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if pooled.is_set() and not conn.connection.driver_connection.autocommit:
             conn.execute(local_setting)
+
+
+# A constant query on the raw connection, before SQLAlchemy's own first-connect queries.
+_LOCK_TIMEOUT_MS = "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'"
+
+
+def _lock_timeout_of(raw) -> int:
+    """The connection's ``lock_timeout`` in milliseconds (one round trip, no transaction)."""
+    raw.autocommit = True
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(_LOCK_TIMEOUT_MS)
+            return int(cursor.fetchone()[0])
+    except BaseException:
+        raw.close()
+        raise
+    finally:
+        if not raw.closed:
+            raw.autocommit = False
 
 
 def _join(*options: str | None) -> str:
