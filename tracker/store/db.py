@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ..errors import DatabaseError, TrackerError
+from . import session_settings
 
 ENV_URL = "TRACKER_DATABASE_URL"
 DEFAULT_URL = "sqlite:///tracker.db"
@@ -169,71 +170,9 @@ def _create_engine(url: URL, patience: Patience) -> Engine:
         connect_args=connect_args,
     )
     if patience.lock_timeout is not None:
-        _bound_lock_waits(engine, int(patience.lock_timeout * 1000))
+        # Also behind PgBouncer in transaction pooling mode, where a startup parameter fails.
+        session_settings.apply(engine, {"lock_timeout": int(patience.lock_timeout * 1000)})
     return engine
-
-
-def _bound_lock_waits(engine: Engine, milliseconds: int) -> None:
-    """Set PostgreSQL's ``lock_timeout`` on every connection of ``engine``.
-
-    Straight to PostgreSQL: a startup parameter (``options``, sent by libpq with the login),
-    checked once per new connection. A pooler such as PgBouncer refuses it ("unsupported
-    startup parameter") or drops it (``ignore_startup_parameters = options``): the connection
-    is then made or kept without it, and every transaction starts with a transaction-local
-    ``set_config`` instead. In transaction pooling a session setting would be lost, or leak
-    into other clients' transactions on the shared server connection. Single-statement
-    (autocommit) writes run without it there: the role's own ``lock_timeout`` (``ALTER ROLE
-    ... SET``) bounds them.
-    """
-    option = f"-c lock_timeout={milliseconds}"
-    local_setting = select(func.set_config("lock_timeout", f"{milliseconds}ms", True))
-    pooled = threading.Event()  # set once a pooler refused or dropped the startup parameter
-
-    @event.listens_for(engine, "do_connect")
-    def _connect(dialect, _record, cargs, cparams):
-        if pooled.is_set():
-            return None  # SQLAlchemy connects with the user's own parameters
-        given = cparams.get("options")
-        try:
-            raw = dialect.connect(*cargs, **{**cparams, "options": _join(given, option)})
-        except dialect.loaded_dbapi.OperationalError as exc:
-            if "unsupported startup parameter" not in str(exc):
-                raise
-            raw = None
-        if raw is not None and _lock_timeout_of(raw) == milliseconds:
-            return raw
-        pooled.set()
-        log.debug("%s does not pass startup parameters on (a pooler such as PgBouncer): "
-                  "lock_timeout is set per transaction", mask_url(engine.url))
-        return raw  # None: SQLAlchemy connects again, without the option
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        if pooled.is_set() and not conn.connection.driver_connection.autocommit:
-            conn.execute(local_setting)
-
-
-# A constant query on the raw connection, before SQLAlchemy's own first-connect queries.
-_LOCK_TIMEOUT_MS = "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'"
-
-
-def _lock_timeout_of(raw) -> int:
-    """The connection's ``lock_timeout`` in milliseconds (one round trip, no transaction)."""
-    raw.autocommit = True
-    try:
-        with raw.cursor() as cursor:
-            cursor.execute(_LOCK_TIMEOUT_MS)
-            return int(cursor.fetchone()[0])
-    except BaseException:
-        raw.close()
-        raise
-    finally:
-        if not raw.closed:
-            raw.autocommit = False
-
-
-def _join(*options: str | None) -> str:
-    return " ".join(o for o in options if o)
 
 
 def _create_sqlite_engine(url: URL, patience: Patience) -> Engine:
