@@ -2,7 +2,8 @@
 connection): racing `tracker db upgrade`, 16 worker processes writing epochs (the one-statement
 write, the journaled background writer, COPY and its replay) with every row landing once on
 fewer server connections than workers, reads equal to the direct ones, and lock timeouts in
-force without a session setting leaking into other clients' transactions.
+force (whether PgBouncer refuses or drops the startup parameter that sets them straight to
+PostgreSQL) without a session setting leaking into other clients' transactions.
 
 PostgreSQL only: PgBouncer pools PostgreSQL connections (the SQLite side of each feature is
 tested in the module of that feature)."""
@@ -242,3 +243,17 @@ def _lock_timeouts(url: str, connections: int) -> list[str]:
         for conn in held:
             conn.close()
         engine.dispose()
+
+
+def test_straight_to_postgresql_the_timeout_comes_with_the_login(postgres_migrated):
+    """No pooler: the lock timeout is a startup parameter, in force in autocommit too, and no
+    transaction pays a round trip for it."""
+    engine = db.get_engine(postgres_migrated, db.FAIL_FAST)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, statement, *_: statements.append(statement))
+    with db.transaction(engine, single_statement=True) as conn:
+        assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "1s"
+    with db.transaction(engine) as conn:
+        assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "1s"
+    assert not any("set_config" in statement for statement in statements), statements
