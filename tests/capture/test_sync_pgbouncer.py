@@ -43,7 +43,7 @@ def test_sync_through_pgbouncer_writes_what_a_worker_journaled(
             capture_output=True, text=True, timeout=120,
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "journaled" and "tracker sync" in done.stderr
+        assert done.stdout.strip() == "journaled", done.stderr
         assert len(journal_files(tmp_path)) == 1
         bouncer.start()
         out = run_cli("sync", "--url", url, "--journal-dir", str(tmp_path))

@@ -2,7 +2,8 @@
 connection): racing `tracker db upgrade`, 16 worker processes writing epochs (the one-statement
 write, the journaled background writer, COPY and its replay) with every row landing once on
 fewer server connections than workers, reads equal to the direct ones, and lock timeouts in
-force without a session setting leaking into other clients' transactions.
+force (whether PgBouncer refuses or drops the startup parameter that sets them straight to
+PostgreSQL) without a session setting leaking into other clients' transactions.
 
 PostgreSQL only: PgBouncer pools PostgreSQL connections (the SQLite side of each feature is
 tested in the module of that feature)."""
@@ -15,7 +16,7 @@ import time
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from pgbouncer import POOL_SIZE
+from pgbouncer import POOL_SIZE, Bouncer
 
 from tracker import DatabaseError, Repository
 from tracker.store import db, schema
@@ -193,11 +194,26 @@ def test_reads_through_pgbouncer_equal_the_direct_ones(pooled_url, postgres_migr
     assert len(pooled.to_dataframe("reads", kind="epochs")) == 6 * 20 * 2
 
 
-def test_lock_timeouts_hold_through_pgbouncer_and_never_leak(pooled_url, postgres_migrated):
-    """A write waiting on a lock gives up after the training side's lock timeout (1 s) even
-    though the pooler refuses the startup parameter that sets it; no session setting is left
-    on the shared server connections."""
-    key = Repository(pooled_url).start_run("locks")
+@pytest.fixture(params=["refused", "ignored"])
+def lock_url(request, pgbouncer, pooled_url, postgres_migrated):
+    """``pooled_url``, through a PgBouncer that refuses the ``options`` startup parameter (its
+    default) or one that drops it (``ignore_startup_parameters = options``)."""
+    if request.param == "refused":
+        yield pooled_url
+        return
+    dropping = Bouncer(pgbouncer.binary, postgres_migrated,
+                       settings={"ignore_startup_parameters": "options"})
+    dropping.start()
+    yield dropping.url(postgres_migrated)
+    db.dispose_engines()
+    dropping.remove()
+
+
+def test_lock_timeouts_hold_through_pgbouncer_and_never_leak(lock_url, postgres_migrated):
+    """A write waiting on a lock gives up after the training side's lock timeout (1 s) although
+    the pooler refuses, or drops, the startup parameter that sets it; no session setting is
+    left on the shared server connections."""
+    key = Repository(lock_url).start_run("locks")
     holder = sa.create_engine(db.resolve_url(postgres_migrated), poolclass=sa.pool.NullPool)
     with holder.connect() as conn:
         # A broken timeout fails the test after 20 s instead of hanging it: the server ends the
@@ -207,14 +223,14 @@ def test_lock_timeouts_hold_through_pgbouncer_and_never_leak(pooled_url, postgre
         conn.execute(sa.select(runs.c.id).where(runs.c.key == key).with_for_update())
         started = time.monotonic()
         with pytest.raises(DatabaseError, match="lock timeout"):
-            Repository(pooled_url, fail_fast=True).heartbeat(key)
+            Repository(lock_url, fail_fast=True).heartbeat(key)
         waited = time.monotonic() - started
         conn.rollback()
     holder.dispose()
     assert 2.5 < waited < 10, waited  # three attempts of 1 s, then the error
     # Every server connection of the pool, each held by a transaction of its own.
     [server_default] = _lock_timeouts(postgres_migrated, 1)
-    assert _lock_timeouts(pooled_url, POOL_SIZE) == [server_default] * POOL_SIZE
+    assert _lock_timeouts(lock_url, POOL_SIZE) == [server_default] * POOL_SIZE
 
 
 def _lock_timeouts(url: str, connections: int) -> list[str]:
@@ -227,3 +243,17 @@ def _lock_timeouts(url: str, connections: int) -> list[str]:
         for conn in held:
             conn.close()
         engine.dispose()
+
+
+def test_straight_to_postgresql_the_timeout_comes_with_the_login(postgres_migrated):
+    """No pooler: the lock timeout is a startup parameter, in force in autocommit too, and no
+    transaction pays a round trip for it."""
+    engine = db.get_engine(postgres_migrated, db.FAIL_FAST)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda _c, _cur, statement, *_: statements.append(statement))
+    with db.transaction(engine, single_statement=True) as conn:
+        assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "1s"
+    with db.transaction(engine) as conn:
+        assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "1s"
+    assert not any("set_config" in statement for statement in statements), statements

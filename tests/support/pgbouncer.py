@@ -40,9 +40,11 @@ def _free_port() -> int:
 
 class Bouncer:
     """``start`` a pgbouncer forwarding every database of ``server_url``'s server;
-    ``url(database_url)`` is that database through the pooler; ``stop`` at the end."""
+    ``url(database_url)`` is that database through the pooler; ``remove`` at the end.
+    ``settings``: more lines of its ``[pgbouncer]`` section."""
 
-    def __init__(self, binary: str, server_url: str, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, binary: str, server_url: str, pool_size: int = POOL_SIZE,
+                 settings: dict[str, str] | None = None) -> None:
         self.binary = binary
         self.pool_size = pool_size
         server = make_url(server_url)
@@ -68,6 +70,7 @@ class Bouncer:
             "log_connections = 0\n"
             "log_disconnections = 0\n"
             f"pidfile = {self.root / 'pgbouncer.pid'}\n"
+            + "".join(f"{name} = {value}\n" for name, value in (settings or {}).items())
         )
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # pgbouncer refuses to run as root
             import pwd

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import quote, quote_plus
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ..errors import DatabaseError, TrackerError
+from . import session_settings
 
 ENV_URL = "TRACKER_DATABASE_URL"
 DEFAULT_URL = "sqlite:///tracker.db"
@@ -169,48 +170,9 @@ def _create_engine(url: URL, patience: Patience) -> Engine:
         connect_args=connect_args,
     )
     if patience.lock_timeout is not None:
-        _bound_lock_waits(engine, int(patience.lock_timeout * 1000))
+        # Also behind PgBouncer in transaction pooling mode, where a startup parameter fails.
+        session_settings.apply(engine, {"lock_timeout": int(patience.lock_timeout * 1000)})
     return engine
-
-
-def _bound_lock_waits(engine: Engine, milliseconds: int) -> None:
-    """Set PostgreSQL's ``lock_timeout`` on every connection of ``engine``.
-
-    Straight to PostgreSQL: a startup parameter (``options``, sent by libpq with the login: no
-    round trip). A pooler that refuses startup parameters (PgBouncer: "unsupported startup
-    parameter") gets a connection without it, and every transaction then starts with a
-    transaction-local ``set_config``: in transaction pooling a session setting would be lost,
-    or leak into other clients' transactions on the shared server connection. Single-statement
-    (autocommit) writes run without it there: PgBouncer's ``query_timeout`` or the role's own
-    ``lock_timeout`` (``ALTER ROLE ... SET``) bound them.
-    """
-    option = f"-c lock_timeout={milliseconds}"
-    local_setting = select(func.set_config("lock_timeout", f"{milliseconds}ms", True))
-    pooled = threading.Event()  # set once the server refused the startup parameter
-
-    @event.listens_for(engine, "do_connect")
-    def _connect(dialect, _record, cargs, cparams):
-        if pooled.is_set():
-            return None  # SQLAlchemy connects with the user's own parameters
-        given = cparams.get("options")
-        try:
-            return dialect.connect(*cargs, **{**cparams, "options": _join(given, option)})
-        except dialect.loaded_dbapi.OperationalError as exc:
-            if "unsupported startup parameter" not in str(exc):
-                raise
-        pooled.set()
-        log.debug("%s refuses startup parameters (a pooler such as PgBouncer): lock_timeout "
-                  "is set per transaction instead", mask_url(engine.url))
-        return None
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        if pooled.is_set() and not conn.connection.driver_connection.autocommit:
-            conn.execute(local_setting)
-
-
-def _join(*options: str | None) -> str:
-    return " ".join(o for o in options if o)
 
 
 def _create_sqlite_engine(url: URL, patience: Patience) -> Engine:
