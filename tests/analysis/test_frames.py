@@ -9,7 +9,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from tracker import Repository
+from tracker import Repository, UnknownNameError
 from tracker.optional import MissingDependency
 
 pd = pytest.importorskip("pandas")
@@ -72,6 +72,17 @@ def test_runs_frame_columns_and_types(repo):
     assert "custom_last" in runs and "custom_best" not in runs
     assert runs.attrs["directions"] == {"loss": "min", "val_accuracy": "max"}
     assert runs.attrs["hyperparameters"]["batch_size"] == "batch_size"
+
+
+def test_runs_frame_of_some_metrics(repo):
+    whole = repo.to_dataframe("frames")
+    some = repo.to_dataframe("frames", metrics=["loss"])
+    assert some.attrs["metrics"] == ["loss"]
+    assert [c for c in some if c.startswith(("val_accuracy", "custom"))] == []
+    for column in ("loss_best", "loss_last", "last_epoch", "batch_size", "run_id"):
+        assert some[column].equals(whole[column]), column
+    with pytest.raises(UnknownNameError, match="val_acc"):
+        repo.to_dataframe("frames", metrics=["val_acc"])
 
 
 def test_runs_frame_equals_the_queries(repo):

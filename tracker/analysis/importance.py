@@ -69,12 +69,10 @@ def rank(
     [Importance(name='learning_rate', importance=0.81, correlation=-0.62, runs=60), ...]
     """
     require_all(("pandas", "optuna", "sklearn", "scipy"), PURPOSE)
-    frame = selected_runs(repo, experiment, where=where,
-                          modes={metric: mode} if metric and mode else None)
     if metric is None:
         metric = default_metric(repo, experiment)
-        if mode is not None:  # the direction applies to the objective found
-            frame = selected_runs(repo, experiment, where=where, modes={metric: mode})
+    frame = selected_runs(repo, experiment, where=where, modes={metric: mode} if mode else None,
+                          metrics=[metric])
     check_metric(repo, frame, metric, experiment)
     values = metric_values(frame, metric, over)
     used, target = _usable(frame, values, metric, experiment)

@@ -62,6 +62,7 @@ def runs_frame(
     *,
     modes: Mapping[str, str] | None = None,
     stale_before: dt.datetime | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per run: its details, one typed column per hyperparameter, and per metric
     ``<metric>_best`` (best finite value over its epochs, in the metric's direction) and
@@ -69,7 +70,8 @@ def runs_frame(
 
     A metric whose direction cannot be told from its name or the experiment's objective (nor
     from ``modes``) gets only a ``_last`` column. With ``stale_before``, a running run not seen
-    since then has the status ``stale``, as in ``Repository.runs``. ``frame.attrs`` holds
+    since then has the status ``stale``, as in ``Repository.runs``. ``metrics`` limits the
+    metric columns to these names. ``frame.attrs`` holds
     ``hyperparameters`` (column -> name), ``metrics`` and ``directions``.
     """
     pd = pandas()
@@ -79,7 +81,7 @@ def runs_frame(
     run_ids = selection.run_ids()
 
     metrics, directions, metric_columns, last_epoch = _metric_columns(
-        pd, conn, run_ids, selection.experiment_id, modes or {}, order)
+        pd, conn, run_ids, selection.experiment_id, modes or {}, order, metrics)
     base["last_epoch"] = pd.array(last_epoch, dtype="Int64")
 
     taken = set(base.columns) | set(metric_columns)
@@ -150,7 +152,8 @@ def _pivot(conn: Connection, table: Table, run_ids: Select | None,
     return arrays
 
 
-def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], order):
+def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], order,
+                    only: Sequence[str] | None = None):
     """The metric names (sorted), their directions, the ``<metric>_best`` (where the direction
     is known) and ``<metric>_last`` arrays, and each run's last epoch (None without metrics).
 
@@ -162,7 +165,8 @@ def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], 
     nan = literal(float("nan"), Double())
     ids = run_ids
     if conn.dialect.name == "postgresql":  # binary COPY: names as codes, NULLs as NaN
-        names = [n for (n,) in _distinct(conn, select(s.c.name), s, ids)]
+        names = [n for (n,) in _distinct(conn, select(s.c.name), s, ids)
+                 if only is None or n in only]
         if not names:
             return [], {}, {}, [None] * len(order)
         codes = sql_values(sql_column("name", String()), sql_column("code", SmallInteger()),
@@ -178,6 +182,8 @@ def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], 
         dtypes = ["int64", "object", "float64", "float64", "float64", "int16", "int32"]
     if ids is not None:
         stmt = stmt.where(s.c.run_id.in_(ids))
+    if only is not None:
+        stmt = stmt.where(s.c.name.in_(list(only)))
     run, code, high, low, last, kind, epoch = read_columns(conn, stmt, dtypes)
     if conn.dialect.name != "postgresql":
         code, names = pd.factorize(code, sort=True)

@@ -7,7 +7,7 @@ name an unknown metric the same way (``UnknownNameError``, listing the recorded 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import DirectionError, TrackerError, UnknownNameError
@@ -29,11 +29,13 @@ def selected_runs(
     *,
     where: Where = None,
     modes: Mapping[str, str] | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``to_dataframe(kind="runs")`` of ``experiment``, only the runs that pass ``where`` (a
     filter expression, a mapping of hyperparameter values, or a list of them, as
-    ``Repository.runs`` takes it; compiled to SQL)."""
-    return dataframes.to_dataframe(repo, experiment, modes=modes, where=where)
+    ``Repository.runs`` takes it; compiled to SQL), with the columns of ``metrics`` only
+    when given."""
+    return dataframes.to_dataframe(repo, experiment, modes=modes, where=where, metrics=metrics)
 
 
 def scope(experiment: str | None) -> str:
