@@ -19,7 +19,8 @@ from ..store.repository import Repository
 from ..store.values import check_name, plain_hyperparameters, plain_metrics
 from ..store.writes import utcnow
 from .journal import Op
-from .outbox import Outbox, outbox_for
+from .outbox import Outbox
+from .registry import outbox_for
 
 ON_ERROR = ("warn", "raise")
 
