@@ -24,6 +24,7 @@ a database.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import socket
@@ -115,7 +116,8 @@ def decode_line(line: bytes) -> dict[str, Any] | None:
 
 
 def op_record(op: Op) -> dict[str, Any]:
-    return {"op": op.method, "args": list(op.args), "kwargs": op.kwargs}
+    args = list(op.args) if isinstance(op.args, (list, tuple)) else op.args
+    return {"op": op.method, "args": args, "kwargs": op.kwargs}
 
 
 def record_op(record: dict[str, Any]) -> Op:
@@ -332,6 +334,10 @@ def claim(path: Path) -> ClaimedJournal | None:
         fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeJournal(f"refusing journal {path}: it is a symbolic link") from None
+        raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

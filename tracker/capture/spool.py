@@ -39,8 +39,7 @@ class Spool:
     def path(self) -> Path | None:
         return self.writer.path if self.writer is not None else None
 
-    def append(self, op: Op, *, durable: bool) -> bool:
-        """Journal ``op``; False when it is in memory only (said once)."""
+    def _open(self) -> None:
         if self.writer is None and not self.broken:
             try:
                 self.writer = JournalWriter(self.directory, self.url)
@@ -50,8 +49,12 @@ class Spool:
                     f"cannot keep tracking records on disk in {self.directory}: {exc}; they are "
                     "kept in memory until the database takes them (set TRACKER_JOURNAL_DIR)"
                 )
-                return False
+                return
             self._tidy()
+
+    def append(self, op: Op, *, durable: bool) -> bool:
+        """Journal ``op``; False when it is in memory only (said once)."""
+        self._open()
         if self.writer is None or self.broken:
             return False
         try:
@@ -102,7 +105,10 @@ class Spool:
 
     def set_aside(self, op: Op, reason: str) -> str:
         """Write ``op`` to the dead-letter file; returns where it went, for the warning."""
-        path = dead_letter_path(self.path) if self.path is not None else self._own_dead_letters()
+        self._open()
+        if self._dead is None and self.path is not None:
+            self._dead = dead_letter_path(self.path)
+        path = self._own_dead_letters()
         try:
             set_aside(path, op, reason)
         except (OSError, TypeError, ValueError) as exc:

@@ -52,6 +52,7 @@ class SyncResult:
     dead_letters: Path | None = None
     recreated: int = 0  # runs the database had lost, recreated from their start record
     skipped: bool = False  # not ours to write (another database, a foreign or unsafe file)
+    first_refusal: str | None = None  # why the first record set aside was refused
 
     @property
     def left(self) -> int:
@@ -108,8 +109,10 @@ def sync(
 def describe(result: SyncResult) -> str:
     """One line about a journal file's sync, for people."""
     where = result.database or "an unknown database"
-    if result.problem == BUSY:
-        return f"{result.path.name}: {BUSY}"
+    if result.problem == BUSY or (result.skipped and result.database is None):
+        return f"{result.path.name}: {result.problem}"
+    if result.skipped:
+        return f"{result.path.name}: {result.pending} record(s) left as they are: {result.problem}"
     if result.dry_run:
         text = f"{result.path.name}: {result.pending} record(s) wait for {where}"
     else:
@@ -121,7 +124,7 @@ def describe(result: SyncResult) -> str:
                  "start record")
     if result.set_aside:
         text += (f"; {result.set_aside} record(s) refused for good, set aside in "
-                 f"{result.dead_letters}")
+                 f"{result.dead_letters} (the first: {result.first_refusal})")
     if result.problem:
         text += f"; {result.left} left: {result.problem}"
     return text
@@ -132,12 +135,13 @@ def _replay(claimed: journal.ClaimedJournal, target: URL, dry_run: bool) -> Sync
     pending = contents.pending
     dead = deadletter.dead_letter_path(claimed.path)
     counts = {"written": 0, "set_aside": 0, "recreated": 0}
+    refusals: list[str] = []
 
     def result(problem: str | None = None, skipped: bool = False) -> SyncResult:
         return SyncResult(
             claimed.path, contents.url, len(pending), counts["written"], contents.damaged,
             problem, dry_run, counts["set_aside"], dead if counts["set_aside"] else None,
-            counts["recreated"], skipped,
+            counts["recreated"], skipped, refusals[0] if refusals else None,
         )
 
     if contents.url is None:
@@ -147,8 +151,8 @@ def _replay(claimed: journal.ClaimedJournal, target: URL, dry_run: bool) -> Sync
         hint = " (journals never store passwords: it comes with the URL)" if (
             ":***@" in contents.url) else ""
         return result(
-            f"its records are for {contents.url}, not {named}: run `tracker sync --url` with "
-            f"that database's URL to write them{hint}",
+            f"they are for {contents.url}, not {named}: run `tracker sync --url` with that "
+            f"database's URL to write them{hint}",
             skipped=True,
         )
     if dry_run:
@@ -165,8 +169,10 @@ def _replay(claimed: journal.ClaimedJournal, target: URL, dry_run: bool) -> Sync
                 reason = refusal(exc)
                 if reason is None:
                     raise
-                deadletter.set_aside(dead, op, db.mask_text(reason, target))
+                reason = db.mask_text(reason, target)
+                deadletter.set_aside(dead, op, reason)
                 counts["set_aside"] += 1
+                refusals.append(reason)
             handled += 1
             if handled - marked >= MARK_EVERY:
                 claimed.mark_done(handled - marked)
