@@ -17,9 +17,7 @@ import pytest
 from cli_helpers import run_cli
 
 from tracker import Repository
-from tracker.capture.deadletter import read_dead_letters
 from tracker.capture.journal import JournalWriter, Op, journal_files
-from tracker.capture.private import UnsafeJournal
 from tracker.capture.sync import sync
 from tracker.store import schema
 from tracker.store.db import mask_url, resolve_url
@@ -44,6 +42,8 @@ def a_run(key: str, experiment: str = "sweep") -> list[Op]:
 
 
 def test_replay_calls_nothing_a_file_names(url, tmp_path):
+    from tracker.capture.deadletter import read_dead_letters
+
     repo = Repository(url)
     hour_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
     key = repo.start_run("sweep", started_at=hour_ago)  # stale: fail_stale_runs would fail it
@@ -91,6 +91,7 @@ def test_hostile_lines_never_crash_sync(url, tmp_path):
 
 
 def test_a_journal_folder_others_may_write_is_refused(url, tmp_path):
+    from tracker.capture.private import UnsafeJournal
     from tracker.capture.recorder import RunRecorder
 
     folder = tmp_path / "shared"

@@ -17,7 +17,6 @@ import pytest
 
 from tracker import Repository, TrackingWarning
 from tracker.capture import journal as journal_module
-from tracker.capture.deadletter import read_dead_letters
 from tracker.capture.journal import JournalWriter, Op, journal_files
 from tracker.capture.recorder import RunRecorder
 from tracker.capture.sync import sync
@@ -27,14 +26,9 @@ from tracker.store.db import mask_url, resolve_url
 LONG_WORKER = "worker-" + "x" * 293  # KERASTUNER_TUNER_ID of 300 characters
 
 
-def caught_warnings():
-    manager = warnings.catch_warnings(record=True)
-    caught = manager.__enter__()
-    warnings.simplefilter("always")
-    return manager, caught
-
-
 def test_a_refused_run_is_set_aside_and_every_other_record_is_written(url, journal_dir):
+    from tracker.capture.deadletter import read_dead_letters
+
     recorder = RunRecorder(url)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -62,6 +56,8 @@ def test_a_refused_run_is_set_aside_and_every_other_record_is_written(url, journ
 
 def test_sync_sets_a_refused_record_aside_and_goes_on(url, tmp_path):
     from cli_helpers import run_cli
+
+    from tracker.capture.deadletter import read_dead_letters
 
     bad, good = str(uuid.uuid4()), str(uuid.uuid4())
     writer = JournalWriter(tmp_path, mask_url(resolve_url(url)))

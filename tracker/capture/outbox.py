@@ -52,8 +52,11 @@ log = logging.getLogger("tracker")
 FIRST_PAUSE_S = 0.5
 MAX_PAUSE_S = 15.0
 EXIT_TIMEOUT_S = 5.0
-SCHEMA_WAIT_S = 0.2  # how long the start of ``fit`` waits for the schema check
-STALL_S = 5.0  # a ``fit``'s end stops waiting when the database takes nothing for this long
+SCHEMA_WAIT_S = 0.2  # how long the start of ``fit`` waits for a server's schema check
+# The end of a ``fit`` stops waiting when the database takes nothing for this long (or 20
+# times its recent slowest write, at most STALL_MAX_S): a database that hangs is not waited for.
+STALL_S = 0.25
+STALL_MAX_S = 5.0
 
 
 class Outbox:
@@ -73,7 +76,9 @@ class Outbox:
         self._refused: set[str] = set()  # runs whose start record was set aside
         self.set_aside = 0  # records set aside (dead letters) so far
         self._delivered = 0
+        self._slowest = 0.0  # seconds of the recent slowest write (decays)
         self._unanswered = False  # a wait for the database timed out; none succeeded since
+        self._said_unanswered = False
         self._schema = SchemaCheck(self.repository)
         self._failing = False
         self._failures = 0
@@ -156,15 +161,17 @@ class Outbox:
             self._ensure_writer()
             self._cond.notify_all()
             seen, since = self._delivered, time.monotonic()
+            stall = min(max(STALL_S, 20 * self._slowest), STALL_MAX_S)
             while self._queue and self._failures == failures:
                 now = time.monotonic()
                 if self._delivered != seen:
                     seen, since = self._delivered, now
-                elif not retry_now and now - since >= STALL_S:
+                elif not retry_now and now - since >= stall:
                     self._unanswered = True  # hangs: later fits do not wait for it
-                    log.debug("tracking database %s took nothing for %.0f s", self, STALL_S)
+                    log.info("tracking database %s took nothing for %.2f s: not waited for",
+                             db.mask_url(self._url), stall)
                     break
-                left = STALL_S if deadline is None else min(deadline - now, STALL_S)
+                left = stall if deadline is None else min(deadline - now, stall)
                 if left <= 0:
                     break
                 self._cond.wait(left)
@@ -172,16 +179,20 @@ class Outbox:
         self._show_warning()
         return drained
 
-    def check_schema(self, wait: float = SCHEMA_WAIT_S) -> None:
+    def check_schema(self, wait: float | None = None) -> None:
         """Raise ``SchemaError`` (naming ``tracker db upgrade``) when the database is not at
-        this code's revision. The check runs in the background and is waited for at most
-        ``wait`` seconds (not at all while the database is known to fail or hang); an
-        unreachable or unresponsive database is not an error here (said once)."""
-        if self._schema.wait(wait if self.answering else 0.0):
+        this code's revision. The check runs in the background; a server's is waited for at
+        most ``wait`` seconds (not at all while it is known to fail or hang; None: until the
+        check ends), a local SQLite file's to the end. An unreachable or unresponsive database
+        is not an error here (said once)."""
+        if wait is not None and self._url.get_backend_name() == "sqlite":
+            wait = None  # a local file: the check is bounded by the busy timeout
+        if self._schema.wait(wait if self.answering or wait is None else 0.0):
             return
         with self._cond:
-            if not self._unanswered:
-                self._unanswered = True
+            self._unanswered = True
+            if not self._said_unanswered:
+                self._said_unanswered = True
                 self._say(
                     f"tracking database {db.mask_url(self._url)} did not answer within "
                     f"{wait:g} s: training goes on without waiting for it, and its records are "
@@ -244,6 +255,7 @@ class Outbox:
 
     def _deliver_head(self) -> None:
         op, journaled = self._queue[0]
+        began = time.monotonic()
         try:
             self._write(op)
         except Exception as exc:
@@ -259,7 +271,8 @@ class Outbox:
         with self._cond:
             self._done_with_head(journaled)
             self._delivered += 1
-            self._unanswered = False
+            self._slowest = max(time.monotonic() - began, self._slowest * 0.9)
+            self._unanswered = self._said_unanswered = False
             if op.method == "finish_run":
                 self._starts.pop(records.run_key(op), None)
             if self._failing:
@@ -323,7 +336,8 @@ class Outbox:
                 self._url,
             )
             log.warning(message)
-            self._warnings.append(message)
+            if not self._said_unanswered:  # else said already: "did not answer within..."
+                self._warnings.append(message)
             self._spool.sync()
             queued = {records.run_key(op) for op, _ in self._queue}
             self._spool.note([start for key, start in self._starts.items() if key in queued])

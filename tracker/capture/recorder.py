@@ -66,13 +66,15 @@ class RunRecorder:
         """Records not yet in the database."""
         return 0 if self.on_error == "raise" else self.outbox.pending
 
-    def check_schema(self) -> None:
+    def check_schema(self, wait: float | None = None) -> None:
         """Raise ``SchemaError`` naming ``tracker db upgrade`` when the database is not
-        migrated (an unreachable one is fine in ``warn`` mode: the journal keeps the records)."""
+        migrated (an unreachable one is fine in ``warn`` mode: the journal keeps the records).
+        In ``warn`` mode, ``wait`` bounds how long a database server is waited for (seconds;
+        None: until the check ends)."""
         if self.on_error == "raise":
             self._direct().engine  # noqa: B018 - checks the schema, raises any error
         else:
-            self.outbox.check_schema()
+            self.outbox.check_schema(wait)
 
     def start_run(
         self,

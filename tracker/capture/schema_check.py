@@ -24,8 +24,9 @@ class SchemaCheck:
         self._error: SchemaError | None = None
         self.ok = False
 
-    def wait(self, seconds: float) -> bool:
-        """Start a check (unless one runs or one passed) and wait at most ``seconds`` for it:
+    def wait(self, seconds: float | None) -> bool:
+        """Start a check (unless one runs or one passed) and wait at most ``seconds`` (None:
+        until it ends) for it:
         True when it finished in time (``SchemaError`` when the database is not migrated;
         an unreachable one is not an error here), False when it did not."""
         with self._lock:
