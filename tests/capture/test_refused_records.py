@@ -125,7 +125,7 @@ def create(url: str, backend: str, request) -> None:
     schema.upgrade(url)
 
 
-@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO])
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO, errno.EROFS])
 def test_a_failed_append_keeps_the_record_and_it_is_written_later(
     url, backend, request, monkeypatch, error
 ):

@@ -18,6 +18,7 @@ from ..store.models import RunStatus
 from ..store.repository import Repository
 from ..store.values import check_name, plain_hyperparameters, plain_metrics
 from ..store.writes import utcnow
+from . import records
 from .journal import Op
 from .outbox import Outbox
 from .registry import outbox_for
@@ -127,7 +128,7 @@ class RunRecorder:
 
     def _send(self, op: Op) -> None:
         if self.on_error == "raise":
-            getattr(self._direct(), op.method)(*op.args, **op.kwargs)
+            records.apply(self._direct(), op)
         else:
             self.outbox.submit(op)
 

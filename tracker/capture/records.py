@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from numbers import Integral, Real
 from typing import Any
 
 from ..errors import TrackerError
@@ -46,7 +47,7 @@ def _text(limit: int | None, *, optional: bool = False) -> Callable[[str, Any], 
 
 
 def _count(field: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+    if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= value < 2**31:
         raise BadRecord(f"{field} must be a whole number from 0, not {value!r}")
 
 
@@ -61,7 +62,8 @@ def _time(field: str, value: Any) -> None:
 
 
 def _number(field: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+    # Real: NumPy's scalars too (a tuner's score may be one).
+    if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):
         raise BadRecord(f"{field} must be a number, not {type(value).__name__}")
 
 
