@@ -27,6 +27,7 @@ from . import (
     bench_memory,
     bench_queries,
     bench_startup,
+    bench_unresponsive,
     bench_workers,
 )
 from .common import Databases, Report
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "memory": bench_memory,
     "workers": bench_workers,
     "startup": bench_startup,
+    "unresponsive": bench_unresponsive,
 }
 
 

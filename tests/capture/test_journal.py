@@ -123,7 +123,8 @@ def test_a_password_url_needs_the_url_given(tmp_path):
     writer.append(ops()[0])
     writer.close()
     [result] = sync(journal_dir=tmp_path)
-    assert result.written == 0 and "password" in result.problem and result.stuck
+    assert result.written == 0 and "password" in result.problem and "--url" in result.problem
+    assert result.skipped and not result.stuck  # another database's: left as it is
     assert b"***" in next(tmp_path.iterdir()).read_bytes()
 
 
@@ -135,11 +136,11 @@ def test_dry_run_shows_what_waits_and_writes_nothing(url, tmp_path):
     for op in ops(key):
         writer.append(op)
     writer.close()
-    out = run_cli("sync", "--dry-run", "--journal-dir", str(tmp_path))
+    out = run_cli("sync", "--dry-run", "--journal-dir", str(tmp_path), "--url", url)
     assert out.code == 0, out.err
     assert "4 record(s) wait for" in out.out and "0 record(s) written" in out.out
     assert Repository(url).runs() == [] and len(journal_files(tmp_path)) == 1
-    out = run_cli("sync", "--journal-dir", str(tmp_path))
+    out = run_cli("sync", "--journal-dir", str(tmp_path), "--url", url)
     assert out.code == 0 and "4 record(s) written from 1 journal file(s)" in out.out
     assert Repository(url).run(key).status == "completed"
 

@@ -141,7 +141,7 @@ def test_records_outlive_a_process_that_ends_during_an_outage(outage_db, journal
     [run] = repo.runs("ended")
     assert run.status == "running" and {p.epoch for p in repo.history(run.id)} == {0, 1}
 
-    first = run_cli("sync", env={"TRACKER_JOURNAL_DIR": journal_dir})
+    first = run_cli("sync", "--url", url, env={"TRACKER_JOURNAL_DIR": journal_dir})
     assert first.code == 0, first.err
     assert "5 record(s) written" in first.out
     after_first = dump(url)
@@ -151,7 +151,7 @@ def test_records_outlive_a_process_that_ends_during_an_outage(outage_db, journal
     assert len(repo.history(run.id)) == 6 * 2  # loss and accuracy, once each
     assert journal_files(Path(journal_dir)) == []
 
-    second = run_cli("sync", env={"TRACKER_JOURNAL_DIR": journal_dir})
+    second = run_cli("sync", "--url", url, env={"TRACKER_JOURNAL_DIR": journal_dir})
     assert second.code == 0 and "nothing to sync" in second.out
     assert dump(url) == after_first
 

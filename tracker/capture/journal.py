@@ -9,17 +9,26 @@ One file per process and database, ``<time>-<host>-<pid>-<random>.journal``, wri
 that process, which holds an exclusive ``flock`` on it for as long as it lives; ``tracker sync``
 takes over a file only when that lock is free (its process ended or died). Lines are
 ``<crc32> <json>``: a header (the database URL with its password masked: no password is ever
-stored), then records (``{"op": ...}``) and progress marks (``{"done": n}``: the first ``n``
-records are in the database). A line cut short by a killed process, or damaged, fails its
-checksum and is ignored, so a torn write never replays garbage.
+stored), then records (``{"op": ...}``, one of the types of ``records``, checked before they are
+replayed: never a method call read from the file), progress marks (``{"done": n}``: the first
+``n`` records are in the database) and context (``{"context": <start_run record>}``: a run's
+start, kept so that the run can be recreated if the database loses it; never replayed by
+itself). A line cut short by a killed process, or damaged, fails its checksum and is ignored,
+so a torn write never replays garbage.
+
+Like ssh with its keys, a journal folder or file that is not the current user's, or that
+others may write, is refused (``UnsafeJournal``): records planted by someone else never reach
+a database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import socket
+import stat
 import sys
 import uuid
 import zlib
@@ -29,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TrackerError
+from .private import UnsafeJournal, check_private
 
 ENV_JOURNAL_DIR = "TRACKER_JOURNAL_DIR"
 SUFFIX = ".journal"
@@ -37,8 +47,9 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class Op:
-    """One repository write, ``getattr(repository, method)(*args, **kwargs)``: plain data only
-    (JSON-able, datetimes allowed), so that it can be journaled and replayed."""
+    """One record: its type (``method``, one of ``records.KINDS``) and fields, plain data only
+    (JSON-able, datetimes allowed), so that it can be journaled and replayed. Replay goes
+    through ``records.apply``, which checks both."""
 
     method: str
     args: tuple = ()
@@ -92,23 +103,28 @@ def encode_line(record: dict[str, Any]) -> bytes:
 
 
 def decode_line(line: bytes) -> dict[str, Any] | None:
-    """The record of a complete line, or None when it is damaged (wrong checksum, bad JSON)."""
+    """The record of a complete line, or None when it is damaged (wrong checksum, bad JSON,
+    absurd nesting)."""
     checksum, _, data = line.partition(b" ")
     try:
         if int(checksum, 16) != zlib.crc32(data):
             return None
         record = json.loads(data.decode("utf-8"), object_hook=_object_hook)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
 
 
 def op_record(op: Op) -> dict[str, Any]:
-    return {"op": op.method, "args": list(op.args), "kwargs": op.kwargs}
+    args = list(op.args) if isinstance(op.args, (list, tuple)) else op.args
+    return {"op": op.method, "args": args, "kwargs": op.kwargs}
 
 
 def record_op(record: dict[str, Any]) -> Op:
-    return Op(record["op"], tuple(record.get("args", ())), dict(record.get("kwargs", {})))
+    """The record of a line as read: fields of the wrong shape are kept as they are, for
+    ``records.check`` to refuse."""
+    args, kwargs = record.get("args", []), record.get("kwargs", {})
+    return Op(record.get("op"), tuple(args) if isinstance(args, list) else args, kwargs)
 
 
 # -- locking: an advisory lock on the journal file itself ---------------------------------------
@@ -143,6 +159,7 @@ class JournalWriter:
 
     def __init__(self, directory: Path, url: str) -> None:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        check_private(directory, "journal folder")
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
         host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())
         name = f"{stamp}-{host[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
@@ -179,6 +196,11 @@ class JournalWriter:
         self.records += 1
         if durable:
             self.sync()
+
+    def note(self, op: Op) -> None:
+        """Keep ``op`` (a run's start) as context: not a record to replay, but what
+        ``tracker sync`` recreates the run from if the database lost it."""
+        self._write(encode_line({"context": op_record(op)}))
 
     def mark_done(self, count: int = 1) -> None:
         """The next ``count`` records are in the database. When all are, the file shrinks back
@@ -226,13 +248,15 @@ class JournalWriter:
 @dataclass
 class JournalContents:
     """What a journal file holds: its database (password masked), its records, how many of
-    them are already in the database, and how many lines were damaged (ignored)."""
+    them are already in the database, how many lines were damaged (ignored), and the runs'
+    start records kept as context."""
 
     path: Path
     url: str | None
     ops: list[Op]
     done: int
     damaged: int
+    context: list[Op] = field(default_factory=list)
 
     @property
     def pending(self) -> list[Op]:
@@ -245,20 +269,22 @@ def read_journal(path: Path, data: bytes | None = None) -> JournalContents:
         data = path.read_bytes()
     lines = data.split(b"\n")
     damaged = 1 if lines[-1] else 0  # no final newline: the last append was cut short
-    url, ops, done = None, [], 0
+    url, ops, done, context = None, [], 0, []
     for number, line in enumerate(lines[:-1]):
         record = decode_line(line)
         if record is None:
             damaged += 1
         elif number == 0 and "journal" in record:
-            url = record.get("url")
+            url = record.get("url") if isinstance(record.get("url"), str) else None
         elif "op" in record:
             ops.append(record_op(record))
-        elif "done" in record:
-            done = max(done, int(record["done"]))
+        elif isinstance(record.get("done"), int) and not isinstance(record["done"], bool):
+            done = max(done, record["done"])
+        elif isinstance(record.get("context"), dict):
+            context.append(record_op(record["context"]))
         else:
             damaged += 1
-    return JournalContents(path, url, ops, min(done, len(ops)), damaged)
+    return JournalContents(path, url, ops, min(done, len(ops)), damaged, context)
 
 
 def journal_files(directory: Path) -> list[Path]:
@@ -301,25 +327,39 @@ class ClaimedJournal:
 
 def claim(path: Path) -> ClaimedJournal | None:
     """Lock a journal file for replay; None when its process still runs (it holds the lock)
-    or the file is gone."""
+    or the file is gone. ``UnsafeJournal`` for a file that is not the user's own and private
+    (or not a regular file); ``OSError`` when it cannot be read."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_NONBLOCK | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         return None
-    if not _try_lock(fd) or os.fstat(fd).st_nlink == 0:  # busy, or removed meanwhile
-        os.close(fd)
-        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeJournal(f"refusing journal {path}: it is a symbolic link") from None
+        raise
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeJournal(f"refusing journal {path}: not a regular file")
+        check_private(path, "journal file", info)
+        if not _try_lock(fd) or os.fstat(fd).st_nlink == 0:  # busy, or removed meanwhile
+            os.close(fd)
+            return None
         return ClaimedJournal(path, fd)
-    except Exception:
+    except BaseException:
         os.close(fd)
         raise
 
 
 def claimable(directory: Path) -> Iterator[ClaimedJournal]:
-    """Claim each journal file of ``directory`` in turn (the caller releases each)."""
+    """Claim each journal file of ``directory`` in turn (the caller releases each); files
+    that cannot be claimed safely are skipped."""
     for path in journal_files(directory):
-        claimed = claim(path)
+        try:
+            claimed = claim(path)
+        except OSError:
+            continue
         if claimed is not None:
             yield claimed
 

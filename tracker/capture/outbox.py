@@ -7,46 +7,64 @@ fails (down, locked, unreachable), the ops stay queued and on disk, one warning 
 the thread tries again after growing pauses; everything is written, in order, once the database
 answers. Every repository write is idempotent, so a record written twice changes nothing.
 
-The same thread sends each open run's heartbeat every ``$TRACKER_HEARTBEAT_INTERVAL`` seconds
-(default 30), so that a run whose process died shows as ``stale``. It is created lazily and
-belongs to the process: callbacks hold only configuration and look their outbox up.
+Records are checked (``records.check``) before they are journaled. One the database refuses
+for good (a value too long, a constraint) is set aside in a dead-letter file next to the
+journal, with a warning naming it, and the others go on. Writes address runs by their key:
+when the database lost a run (dropped and re-created, downgraded and upgraded, its SQLite
+file replaced), the run is recreated from its start record, never written into another run.
+A failed journal append keeps the record queued in memory. The schema check at the start of
+``fit`` waits at most ``SCHEMA_WAIT_S`` for an unresponsive database (then goes on in the
+background), so such a database costs training almost nothing.
 
-At exit, whatever the database did not take stays in the journal, and a log message names the
-file and ``tracker sync``.
+The thread also sends open runs' heartbeats (``$TRACKER_HEARTBEAT_INTERVAL``, default 30 s).
+At exit, what the database did not take stays in the journal, named with ``tracker sync``.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
 import time
 import warnings
 from collections import deque
 from pathlib import Path
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
-from ..errors import SchemaError, TrackingWarning
+from ..errors import NotFoundError, TrackingWarning
 from ..store import db
 from ..store.repository import Repository
 from ..store.stale import heartbeat_interval
-from . import journal
-from .journal import JournalWriter, Op
+from . import records
+from .journal import Op
+from .refusals import refusal
+from .schema_check import SchemaCheck
+from .spool import Spool
 
-__all__ = ["Op", "Outbox", "outbox_for"]
+__all__ = ["Op", "Outbox"]
 
 log = logging.getLogger("tracker")
+
+
+def _log_warning(message: str) -> None:
+    # Logged only where the application set logging up: the TrackingWarning shows it anyway,
+    # and Python's last-resort handler would print the same line a second time.
+    if log.hasHandlers():
+        log.warning(message)
 
 FIRST_PAUSE_S = 0.5
 MAX_PAUSE_S = 15.0
 EXIT_TIMEOUT_S = 5.0
+SCHEMA_WAIT_S = 0.2  # how long the start of ``fit`` waits for a server's schema check
+# The end of a ``fit`` stops waiting when the database takes nothing for this long (or 20
+# times its recent slowest write, at most STALL_MAX_S): a database that hangs is not waited for.
+STALL_S = 0.25
+STALL_MAX_S = 5.0
 
 
 class Outbox:
     """Delivers ``Op``s to the database at ``url`` in order, through the journal in
-    ``directory``; see the module docstring. Use ``outbox_for`` to get the process's one."""
+    ``directory``; see the module docstring. ``registry.outbox_for`` finds the process's one."""
 
     def __init__(self, url: URL, directory: Path) -> None:
         self._url = url
@@ -56,13 +74,20 @@ class Outbox:
         # (op, journaled): the ops not yet in the database, oldest first; ``journaled`` says
         # whether it is in the journal file (whose pending records are exactly these, in order).
         self._queue: deque[tuple[Op, bool]] = deque()
-        self._journal: JournalWriter | None = None
-        self._journal_broken = False
+        self._spool = Spool(directory, db.mask_url(url), self._say)
+        self._starts: dict[str, Op] = {}  # start records of runs not finished in the database
+        self._refused: set[str] = set()  # runs whose start record was set aside
+        self.set_aside = 0  # records set aside (dead letters) so far
+        self._delivered = 0
+        self._slowest = 0.0  # seconds of the recent slowest write (decays)
+        self._unanswered = False  # a wait for the database timed out; none succeeded since
+        self._said_unanswered = False
+        self._schema = SchemaCheck(self.repository)
         self._failing = False
         self._failures = 0
         self._pause = FIRST_PAUSE_S
         self._next_try = 0.0
-        self._warning: str | None = None  # to show in the caller's thread
+        self._warnings: list[str] = []  # to show in the caller's thread
         self._runs: set[str] = set()
         self._interval = heartbeat_interval()
         self._next_beat = 0.0
@@ -85,17 +110,40 @@ class Outbox:
         return self._failing
 
     @property
+    def answering(self) -> bool:
+        """Neither failing nor known to hang: worth a short wait on the training thread."""
+        return not (self._failing or self._unanswered)
+
+    @property
     def journal_path(self) -> Path | None:
         """The journal file of this process for this database, while it exists."""
-        return self._journal.path if self._journal else None
+        return self._spool.path
 
     def submit(self, op: Op) -> None:
-        """Queue ``op`` (on disk first) for the background writer; returns at once."""
+        """Check ``op``, queue it (on disk first) for the background writer; returns at once.
+        A record that can never be written is set aside instead (with a warning)."""
         with self._cond:
-            self._queue.append((op, self._journal_append(op)))
-            self._ensure_writer()
-            self._cond.notify_all()
+            reason = self._refusal(op)
+            if reason is not None:
+                self._set_aside(op, reason)
+            else:
+                # Journaled first, queued after: a failed append replaces nothing.
+                journaled = self._spool.append(op, durable=self._failing)
+                self._queue.append((op, journaled))
+                if op.method == "start_run":
+                    self._starts[op.kwargs["key"]] = op
+                self._ensure_writer()
+                self._cond.notify_all()
         self._show_warning()
+
+    def _refusal(self, op: Op) -> str | None:
+        try:
+            records.check(op)
+        except records.BadRecord as exc:
+            return str(exc)
+        if records.run_key(op) in self._refused:
+            return "the run's start record was set aside (see above)"
+        return None
 
     def flush(self, timeout: float | None = None, *, retry_now: bool = True) -> bool:
         """Wait until every queued record is in the database; True when nothing is pending.
@@ -108,31 +156,52 @@ class Outbox:
         with self._cond:
             if self._closed:  # the writer is gone (process exit): nothing more will be written
                 return not self._queue
-            if self._queue and self._failing:
+            if self._queue and not self.answering:
                 if not retry_now:
                     return False
                 self._next_try = 0.0
             failures = self._failures
             self._ensure_writer()
             self._cond.notify_all()
+            seen, since = self._delivered, time.monotonic()
+            stall = min(max(STALL_S, 20 * self._slowest), STALL_MAX_S)
             while self._queue and self._failures == failures:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
+                now = time.monotonic()
+                if self._delivered != seen:
+                    seen, since = self._delivered, now
+                elif not retry_now and now - since >= stall:
+                    self._unanswered = True  # hangs: later fits do not wait for it
+                    log.info("tracking database %s took nothing for %.2f s: not waited for",
+                             db.mask_url(self._url), stall)
+                    break
+                left = stall if deadline is None else min(deadline - now, stall)
+                if left <= 0:
                     break
                 self._cond.wait(left)
             drained = not self._queue
         self._show_warning()
         return drained
 
-    def check_schema(self) -> None:
+    def check_schema(self, wait: float | None = None) -> None:
         """Raise ``SchemaError`` (naming ``tracker db upgrade``) when the database is not at
-        this code's revision; an unreachable database is not an error here."""
-        try:
-            self.repository.engine  # noqa: B018 - checks the schema on first use
-        except SchemaError:
-            raise
-        except Exception as exc:
-            log.debug("schema not checked (database unreachable): %s", db.mask_text(str(exc)))
+        this code's revision. The check runs in the background; a server's is waited for at
+        most ``wait`` seconds (not at all while it is known to fail or hang; None: until the
+        check ends), a local SQLite file's to the end. An unreachable or unresponsive database
+        is not an error here (said once)."""
+        if wait is not None and self._url.get_backend_name() == "sqlite":
+            wait = None  # a local file: the check is bounded by the busy timeout
+        if self._schema.wait(wait if self.answering or wait is None else 0.0):
+            return
+        with self._cond:
+            self._unanswered = True
+            if not self._said_unanswered:
+                self._said_unanswered = True
+                self._say(
+                    f"tracking database {db.mask_url(self._url)} did not answer within "
+                    f"{wait:g} s: training goes on without waiting for it, and its records are "
+                    "kept (journal) until it answers"
+                )
+        self._show_warning()
 
     def open_run(self, key: str) -> None:
         """Send heartbeats for run ``key`` until ``close_run``."""
@@ -189,17 +258,26 @@ class Outbox:
 
     def _deliver_head(self) -> None:
         op, journaled = self._queue[0]
+        began = time.monotonic()
         try:
-            getattr(self.repository, op.method)(*op.args, **op.kwargs)
+            self._write(op)
         except Exception as exc:
+            reason = refusal(exc)
             with self._cond:
-                self._on_failure(exc)
+                if reason is None:
+                    self._on_failure(exc)
+                else:  # refused for good: set aside, and the others go on
+                    self._done_with_head(journaled)
+                    self._set_aside(op, reason)
                 self._cond.notify_all()
             return
         with self._cond:
-            self._queue.popleft()
-            if journaled and self._journal is not None:
-                self._mark_done()
+            self._done_with_head(journaled)
+            self._delivered += 1
+            self._slowest = max(time.monotonic() - began, self._slowest * 0.9)
+            self._unanswered = self._said_unanswered = False
+            if op.method == "finish_run":
+                self._starts.pop(records.run_key(op), None)
             if self._failing:
                 self._failing = False
                 self._pause = FIRST_PAUSE_S
@@ -207,19 +285,65 @@ class Outbox:
                     log.info("tracking database %s answers again: every record written", self)
             self._cond.notify_all()
 
+    def _write(self, op: Op) -> None:
+        """Write ``op``; when the database lost its run (re-created under the sweep), recreate
+        the run from its start record first. Never another run: writes go by key."""
+        try:
+            records.apply(self.repository, op)
+        except NotFoundError:
+            key = records.run_key(op)
+            start = self._starts.get(key)
+            if start is None or start is op:
+                raise
+            records.apply(self.repository, start)
+            records.apply(self.repository, op)
+            with self._cond:
+                self._say(
+                    f"run {key} was no longer in {db.mask_url(self._url)} (the database was "
+                    "re-created or emptied under the sweep): recreated from its start record; "
+                    "what it recorded before is not in this database"
+                )
+
+    def _done_with_head(self, journaled: bool) -> None:
+        self._queue.popleft()
+        if journaled:
+            self._spool.mark_done()
+
+    def _set_aside(self, op: Op, reason: str) -> None:
+        """Called holding the condition: ``op`` goes to the dead letters, with a warning
+        (once per run; the run's later records follow it there)."""
+        key = records.run_key(op)
+        where = self._spool.set_aside(op, db.mask_text(reason, self._url))
+        self.set_aside += 1
+        if op.method == "start_run" and key is not None:
+            self._refused.add(key)
+            self._starts.pop(key, None)
+        elif key in self._refused:
+            return
+        self._say(db.mask_text(
+            f"tracking record {records.describe(op)} refused for good ({reason}): set aside "
+            f"in {where}; the other records go on", self._url))
+
     def _on_failure(self, exc: Exception) -> None:
         self._failures += 1
+        self.repository.recheck_schema()  # the database may have been replaced meanwhile
         if not self._failing:
             self._failing = True
-            where = f" in {self._journal.path}" if self._journal else " in memory"
+            on_disk = sum(1 for _, journaled in self._queue if journaled)
+            places = [f"{on_disk} in {self._spool.path}"] if on_disk else []
+            if len(self._queue) > on_disk:
+                places.append(f"{len(self._queue) - on_disk} in memory")
             message = db.mask_text(
-                f"tracking paused, training goes on: {exc}. {len(self._queue)} record(s) kept"
-                f"{where} and written once the database answers",
+                f"tracking paused, training goes on: {exc}. {len(self._queue)} record(s) kept "
+                f"({', '.join(places)}) and written once the database answers",
                 self._url,
             )
-            self._say(message)
-            if self._journal is not None:
-                self._sync_journal()
+            _log_warning(message)
+            if not self._said_unanswered:  # else said already: "did not answer within..."
+                self._warnings.append(message)
+            self._spool.sync()
+            queued = {records.run_key(op) for op, _ in self._queue}
+            self._spool.note([start for key, start in self._starts.items() if key in queued])
         self._next_try = time.monotonic() + self._pause
         self._pause = min(self._pause * 2, MAX_PAUSE_S)
 
@@ -236,82 +360,13 @@ class Outbox:
     def _show_warning(self) -> None:
         # Shown from the caller's thread (the training loop), where users and tests look.
         with self._cond:
-            message, self._warning = self._warning, None
-        if message:
+            messages, self._warnings = self._warnings, []
+        for message in messages:
             warnings.warn(message, TrackingWarning, stacklevel=4)
 
-    # -- the journal --------------------------------------------------------------------------
-
-    def _journal_append(self, op: Op) -> bool:
-        """Append ``op`` to the journal (opened on first use); False when it is only in
-        memory (the journal cannot be written: said once, and training goes on)."""
-        if self._journal is None and not self._journal_broken:
-            try:
-                self._journal = JournalWriter(self.directory, db.mask_url(self._url))
-                self._tidy()
-            except OSError as exc:
-                self._journal_broken = True
-                self._say(
-                    f"cannot keep tracking records on disk in {self.directory}: {exc}; they are "
-                    "kept in memory until the database takes them (set TRACKER_JOURNAL_DIR)"
-                )
-        if self._journal is None:
-            return False
-        try:
-            self._journal.append(op, durable=self._failing)
-        except (TypeError, ValueError) as exc:  # not plain data: a caller's mistake
-            self._say(f"tracking record {op.method} kept in memory only (not journaled): {exc}")
-            return False
-        except OSError as exc:  # disk full...
-            self._journal_broken_now(exc)
-            return False
-        return True
-
-    def _tidy(self) -> None:
-        """Once per process: clear the empty journals ended processes left, and say when
-        earlier records for this database still wait for ``tracker sync``."""
-        try:
-            waiting = journal.tidy(self.directory, db.mask_url(self._url))
-        except OSError as exc:
-            log.debug("journal folder not tidied: %s", exc)
-            return
-        if waiting:
-            self._say(
-                f"{waiting} tracking record(s) of earlier processes for {db.mask_url(self._url)} "
-                f"wait in {self.directory}: run `tracker sync` to write them"
-            )
-
-    def _mark_done(self) -> None:
-        try:
-            self._journal.mark_done()
-        except OSError as exc:
-            self._journal_broken_now(exc)
-
-    def _sync_journal(self) -> None:
-        try:
-            self._journal.sync()
-        except OSError as exc:
-            self._journal_broken_now(exc)
-
-    def _journal_broken_now(self, exc: OSError) -> None:
-        """Stop journaling: the file keeps what it holds (``tracker sync`` may write it again,
-        harmlessly), the queue goes on in memory."""
-        self._say(f"tracking journal {self._journal.path} failed ({exc}): records kept in memory")
-        try:
-            self._journal.close()
-        except OSError:
-            pass
-        self._journal = None
-        self._journal_broken = True
-        self._queue = deque((op, False) for op, _ in self._queue)
-
     def _say(self, message: str) -> None:
-        """Said once: as a ``TrackingWarning`` in the training thread, and in the log only
-        where the application set logging up (else Python's last-resort handler would print
-        the same line a second time)."""
-        if log.hasHandlers():
-            log.warning(message)
-        self._warning = message
+        _log_warning(message)
+        self._warnings.append(message)
 
     # -- exit ---------------------------------------------------------------------------------
 
@@ -324,73 +379,22 @@ class Outbox:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-            pending = len(self._queue)
-            kept = self._journal.close() if self._journal is not None else False
-            path = self._journal.path if self._journal is not None else None
-            self._journal = None
-        if pending and kept:
+            on_disk = sum(1 for _, journaled in self._queue if journaled)
+            lost = len(self._queue) - on_disk
+            kept, path = self._spool.close()
+        if on_disk and kept:
             log.warning(
                 "%d tracking record(s) could not be written to %s and wait in %s: run "
                 "`tracker sync` once the database answers",
-                pending,
+                on_disk,
                 db.mask_url(self._url),
                 path,
             )
-        elif pending:
+        if lost:
             log.error("%d tracking record(s) for %s are lost: the journal could not be "
-                      "written", pending, db.mask_url(self._url))
+                      "written", lost, db.mask_url(self._url))
 
     def _abandon(self) -> None:
         """In a forked child: this outbox belongs to the parent."""
-        if self._journal is not None:
-            self._journal.abandon()
-        self._journal = None
+        self._spool.abandon()
         self._closed = True
-
-
-# -- one outbox per process and database --------------------------------------------------------
-
-_outboxes: dict[tuple[str, str, int], Outbox] = {}
-_registry_lock = threading.Lock()
-
-
-def outbox_for(url: str | URL, journal_dir: str | os.PathLike | None = None) -> Outbox:
-    """The outbox of this process for the database ``url`` and journal folder (argument, else
-    ``$TRACKER_JOURNAL_DIR``, else the per-user default)."""
-    resolved = _absolute(db.resolve_url(url))
-    directory = journal.journal_dir(journal_dir)
-    key = (resolved.render_as_string(hide_password=False), str(directory), os.getpid())
-    with _registry_lock:
-        outbox = _outboxes.get(key)
-        if outbox is None:
-            outbox = _outboxes[key] = Outbox(resolved, directory)
-    return outbox
-
-
-def _absolute(url: URL) -> URL:
-    """SQLite paths made absolute, so that the journal names the file whatever the folder
-    ``tracker sync`` runs in."""
-    database = url.database
-    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
-        if not database.startswith("file:") and not os.path.isabs(database):
-            return make_url(url).set(database=os.path.abspath(database))
-    return url
-
-
-@atexit.register
-def _close_all() -> None:
-    for (_, _, pid), outbox in list(_outboxes.items()):
-        if pid == os.getpid():
-            try:
-                outbox.close()
-            except Exception as exc:  # never fail the interpreter's exit
-                log.error("tracking journal not closed: %s", db.mask_text(str(exc)))
-
-
-def _after_fork_in_child() -> None:
-    for outbox in _outboxes.values():
-        outbox._abandon()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

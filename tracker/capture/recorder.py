@@ -18,8 +18,10 @@ from ..store.models import RunStatus
 from ..store.repository import Repository
 from ..store.values import check_name, plain_hyperparameters, plain_metrics
 from ..store.writes import utcnow
+from . import records
 from .journal import Op
-from .outbox import Outbox, outbox_for
+from .outbox import Outbox
+from .registry import outbox_for
 
 ON_ERROR = ("warn", "raise")
 
@@ -65,13 +67,15 @@ class RunRecorder:
         """Records not yet in the database."""
         return 0 if self.on_error == "raise" else self.outbox.pending
 
-    def check_schema(self) -> None:
+    def check_schema(self, wait: float | None = None) -> None:
         """Raise ``SchemaError`` naming ``tracker db upgrade`` when the database is not
-        migrated (an unreachable one is fine in ``warn`` mode: the journal keeps the records)."""
+        migrated (an unreachable one is fine in ``warn`` mode: the journal keeps the records).
+        In ``warn`` mode, ``wait`` bounds how long a database server is waited for (seconds;
+        None: until the check ends)."""
         if self.on_error == "raise":
             self._direct().engine  # noqa: B018 - checks the schema, raises any error
         else:
-            self.outbox.check_schema()
+            self.outbox.check_schema(wait)
 
     def start_run(
         self,
@@ -124,7 +128,7 @@ class RunRecorder:
 
     def _send(self, op: Op) -> None:
         if self.on_error == "raise":
-            getattr(self._direct(), op.method)(*op.args, **op.kwargs)
+            records.apply(self._direct(), op)
         else:
             self.outbox.submit(op)
 

@@ -40,8 +40,9 @@ def sync(
     Those are records a training process kept because the database did not answer, and
     could not write before it ended. Safe to run again and
     again: a record already in the database changes nothing. Journals of running processes
-    are left to them. A journal never stores a password: give the URL of a database with a
-    password by --url or TRACKER_DATABASE_URL.
+    are left to them. Only journals for the database named (--url, else TRACKER_DATABASE_URL,
+    else sqlite:///tracker.db) are written, and only your own private ones. Records the
+    database refuses for good are set aside in a .rejected file next to their journal.
 
     Example: tracker sync --journal-dir /scratch/journal
     """
@@ -52,7 +53,9 @@ def sync(
         typer.echo("nothing to sync: no journal waits")
         return
     written = sum(r.written for r in results)
-    typer.echo(f"{written} record(s) written from {len(results)} journal file(s)")
+    set_aside = sum(r.set_aside for r in results)
+    aside = f"; {set_aside} refused for good, set aside (see above)" if set_aside else ""
+    typer.echo(f"{written} record(s) written from {len(results)} journal file(s){aside}")
     stuck = [r for r in results if r.stuck]
     if stuck:
         raise TrackerError(f"{len(stuck)} journal file(s) not written completely: see above")

@@ -1,7 +1,7 @@
 """``Repository`` methods that write and read many metric rows at once: imports, journal
 replay and the per-batch writer use them.
 
-Mixed into ``Repository`` (which provides ``engine`` and ``_run_ids``). Rows are streamed in
+Mixed into ``Repository`` (which provides ``engine``). Rows are streamed in
 chunks; each chunk is one transaction written with the backend's bulk path (``executemany``
 of one compiled statement on SQLite, ``COPY`` on PostgreSQL), so a million rows go in at
 several hundred thousand rows a second while memory stays flat.
@@ -109,14 +109,13 @@ class BulkStore:
         return written
 
     def _resolve_runs(self, conn: Connection, runs: Iterable[str | int]) -> dict[Any, int]:
-        """Run id of every key or id in ``runs`` (one query for the keys not cached yet)."""
+        """Run id of every key or id in ``runs``, looked up inside the caller's transaction (one
+        query per 500 keys; never remembered: the database may be re-created under a sweep)."""
         ids: dict[Any, int] = {}
         missing = []
         for run in runs:
             if isinstance(run, int):
                 ids[run] = run
-            elif run in self._run_ids:
-                ids[run] = self._run_ids[run]
             else:
                 missing.append(run)
         if missing:
@@ -126,7 +125,7 @@ class BulkStore:
                     select(r.c.key, r.c.id).where(r.c.key.in_(missing[start : start + 500]))
                 ).all()
                 for key, run_id in found:
-                    self._run_ids[key] = ids[key] = run_id
+                    ids[key] = run_id
             unknown = [key for key in missing if key not in ids]
             if unknown:
                 raise NotFoundError(f"no run with key {unknown[0]!r}: call start_run first")

@@ -28,7 +28,7 @@ from urllib.parse import quote, quote_plus
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, SQLAlchemyError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ..errors import DatabaseError, TrackerError
@@ -49,17 +49,22 @@ class Patience:
     PostgreSQL ``lock_timeout``, None for no limit). ``connect_timeout``: seconds to reach a
     PostgreSQL server. ``attempts``: tries of a transaction that hits a transient error (locked,
     serialization failure, deadlock, dropped connection), with jittered exponential pauses of at
-    most ``max_backoff`` seconds between them.
+    most ``max_backoff`` seconds between them. ``create_sqlite``: whether connecting may
+    create a missing SQLite file (the training side never does: a file deleted under a sweep
+    is reported, not silently replaced by an empty one).
     """
 
     lock_timeout: float | None
     connect_timeout: int
     attempts: int
     max_backoff: float
+    create_sqlite: bool = True
 
 
 PATIENT = Patience(lock_timeout=30.0, connect_timeout=5, attempts=6, max_backoff=2.0)
-FAIL_FAST = Patience(lock_timeout=1.0, connect_timeout=3, attempts=3, max_backoff=0.5)
+FAIL_FAST = Patience(
+    lock_timeout=1.0, connect_timeout=3, attempts=3, max_backoff=0.5, create_sqlite=False
+)
 SQLITE_BUSY_TIMEOUT_S = PATIENT.lock_timeout
 RETRY_ATTEMPTS = PATIENT.attempts
 
@@ -184,9 +189,32 @@ def _create_sqlite_engine(url: URL, patience: Patience) -> Engine:
             )
     # sqlite3's ``timeout`` is SQLite's busy timeout: how long a statement waits for a lock.
     engine = create_engine(url, connect_args={"timeout": patience.lock_timeout or 30.0})
+    path = _sqlite_file(url)
+
+    if path is not None:
+        # A file deleted or replaced under a long sweep: pooled connections would go on
+        # writing into the deleted file (lost) or the old one. Each checkout compares the
+        # file the connection opened with the file at the path now (one stat).
+        @event.listens_for(engine, "do_connect")
+        def _on_do_connect(_dialect, record, _cargs, _cparams) -> None:
+            if not patience.create_sqlite and not os.path.exists(path):
+                import sqlite3
+
+                raise sqlite3.OperationalError(
+                    f"unable to open database file {path}: it does not exist (deleted?); "
+                    "create it with `tracker db upgrade`"
+                )
+            record.info["sqlite_file"] = _file_identity(path)
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(_dbapi_connection, record, _proxy) -> None:
+            if record.info.get("sqlite_file") != _file_identity(path):
+                raise DisconnectionError(f"SQLite file {path} was deleted or replaced")
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection, record) -> None:
+        if path is not None and record.info.get("sqlite_file") is None:
+            record.info["sqlite_file"] = _file_identity(path)
         # Let SQLAlchemy's "begin" event below decide how transactions start.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -205,6 +233,24 @@ def _create_sqlite_engine(url: URL, patience: Patience) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _sqlite_file(url: URL) -> str | None:
+    """The absolute path of a SQLite URL's file; None for memory and URI databases."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if url.query.get("uri"):
+        return None
+    return os.path.abspath(database)
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 # -- transactions -----------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
     Double,
     Integer,
@@ -19,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.sql.dml import Insert, Update
@@ -66,8 +66,10 @@ def epoch_write(dialect_name: str, metrics: Table, runs: Table) -> Update | None
     """PostgreSQL: one statement that upserts one epoch's metric rows of a run and sets the
     run's heartbeat (a data-modifying CTE over ``unnest`` of three arrays), so that an epoch
     is one round trip in autocommit and the statement compiles once, whatever the number of
-    metrics. None elsewhere (SQLite runs two statements in a local transaction, which costs
-    no round trip). Parameters: see ``epoch_write_params``.
+    metrics. The run is found by its client key in the statement itself (never a remembered
+    id); it returns the run's id, no row when no run has the key. None elsewhere (SQLite
+    runs two statements in a local transaction, which costs no round trip).
+    Parameters: see ``epoch_write_params``.
     """
     if dialect_name != "postgresql":
         return None
@@ -78,12 +80,16 @@ def epoch_write(dialect_name: str, metrics: Table, runs: Table) -> Update | None
         bindparam("_values", type_=postgresql.ARRAY(Double)),
         bindparam("_kinds", type_=postgresql.ARRAY(SmallInteger)),
     ).table_valued("name", "value", "value_kind").render_derived()
-    source = select(
-        bindparam("_run_id", type_=BigInteger),
-        bindparam("_epoch", type_=Integer),
-        rows.c.name,
-        rows.c.value,
-        rows.c.value_kind,
+    source = (
+        select(
+            runs.c.id,
+            bindparam("_epoch", type_=Integer),
+            rows.c.name,
+            rows.c.value,
+            rows.c.value_kind,
+        )
+        .select_from(runs.join(rows, true()))
+        .where(runs.c.key == bindparam("_key", type_=String))
     )
     stmt = postgresql.insert(metrics).from_select(
         ["run_id", "epoch", "name", "value", "value_kind"], source
@@ -94,16 +100,18 @@ def epoch_write(dialect_name: str, metrics: Table, runs: Table) -> Update | None
     )
     return (
         update(runs)
-        .where(runs.c.id == bindparam("_run_id"))
+        .where(runs.c.key == bindparam("_key", type_=String))
         .values(heartbeat_at=bindparam("_at"))
         .add_cte(stmt.cte("written"))
+        .returning(runs.c.id)
     )
 
 
-def epoch_write_params(run_id: int, epoch: int, rows: Sequence[dict], at) -> dict:
-    """The parameters of ``epoch_write`` for ``rows`` (dicts of name, value, value_kind)."""
+def epoch_write_params(key: str, epoch: int, rows: Sequence[dict], at) -> dict:
+    """The parameters of ``epoch_write`` for ``rows`` (dicts of name, value, value_kind) of
+    the run with client key ``key``."""
     return {
-        "_run_id": run_id,
+        "_key": key,
         "_epoch": epoch,
         "_at": at,
         "_names": [row["name"] for row in rows],

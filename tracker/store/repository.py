@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
-from ..errors import NotFoundError
 from . import db, queries, schema, stale, writes
 from .bulk import BulkStore
 from .models import RunStatus
@@ -66,7 +65,6 @@ class Repository(QueryStore, TrialStore, BulkStore):
         self._patience = db.FAIL_FAST if fail_fast else db.PATIENT
         self._stale_after = stale.stale_after_seconds(stale_after)
         self._checked = False
-        self._run_ids: dict[str, int] = {}
         self._engine: Engine | None = None
         self._engine_pid = 0
 
@@ -91,6 +89,11 @@ class Repository(QueryStore, TrialStore, BulkStore):
 
     def __repr__(self) -> str:
         return f"Repository({self.url!r})"
+
+    def recheck_schema(self) -> None:
+        """Check the schema revision again on next use (after an error: the database may have
+        been dropped, downgraded or replaced meanwhile)."""
+        self._checked = False
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -172,13 +175,14 @@ class Repository(QueryStore, TrialStore, BulkStore):
             writes.upsert_hyperparameters(conn, run_id, rows)
             return run_id
 
-        self._run_ids[key] = self._write(work)
+        self._write(work)
         return key
 
     def log_hyperparameters(self, key: str, hyperparameters: Mapping[str, Any]) -> None:
         """Add or replace hyperparameters of a run (e.g. those known only after training)."""
         rows = hyperparameter_rows(hyperparameters)
-        self._write(lambda conn: writes.upsert_hyperparameters(conn, self._run_id(conn, key), rows))
+        self._write(lambda conn: writes.upsert_hyperparameters(conn, writes.require_run(conn, key),
+                                                               rows))
 
     def log_epoch(self, key: str, epoch: int, metrics: Mapping[str, Any], *, at=None) -> list[str]:
         """Record one epoch's metrics of the run ``key`` in one transaction, and its heartbeat.
@@ -191,7 +195,7 @@ class Repository(QueryStore, TrialStore, BulkStore):
         at = at or writes.utcnow()
 
         def work(conn: Connection) -> None:
-            writes.record_epoch(conn, self._run_id(conn, key), int(epoch), encoded, at)
+            writes.record_epoch(conn, key, int(epoch), encoded, at)
 
         # One statement does the whole epoch on PostgreSQL: no BEGIN/COMMIT round trips.
         db.run_in_transaction(
@@ -212,7 +216,7 @@ class Repository(QueryStore, TrialStore, BulkStore):
             skipped.extend(name for name in missed if name not in skipped)
 
         def work(conn: Connection) -> None:
-            run_id = self._run_id(conn, key)
+            run_id = writes.require_run(conn, key)
             writes.upsert_metrics(conn, [dict(row, run_id=run_id) for row in encoded])
 
         if encoded:
@@ -222,7 +226,7 @@ class Repository(QueryStore, TrialStore, BulkStore):
     def heartbeat(self, key: str, *, at=None) -> None:
         """Record that the process training run ``key`` is alive."""
         at = at or writes.utcnow()
-        self._write(lambda conn: writes.touch(conn, self._run_id(conn, key), at))
+        self._write(lambda conn: writes.touch_key(conn, key, at))
 
     def finish_run(
         self,
@@ -248,7 +252,7 @@ class Repository(QueryStore, TrialStore, BulkStore):
             "score": score,
             "ended_at": ended_at or writes.utcnow(),
         }
-        self._write(lambda conn: writes.finish_run(conn, self._run_id(conn, key), values))
+        self._write(lambda conn: writes.finish_run(conn, key, values))
 
     def fail_stale_runs(self, *, experiment: str | None = None) -> list[RunInfo]:
         """Store ``failed`` for every stale run (running, no heartbeat for ``stale_after``)
@@ -266,12 +270,3 @@ class Repository(QueryStore, TrialStore, BulkStore):
             return queries.runs(conn, run_ids=ids) if ids else []
 
         return self._write(work)
-
-    def _run_id(self, conn: Connection, key: str) -> int:
-        run_id = self._run_ids.get(key)
-        if run_id is None:
-            run_id = writes.run_id_for_key(conn, key)
-            if run_id is None:
-                raise NotFoundError(f"no run with key {key!r}: call start_run first")
-            self._run_ids[key] = run_id
-        return run_id

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from ..errors import NotFoundError
 from . import dialects
 from .models import (
     BatchMetric,
@@ -73,6 +74,20 @@ def run_id_for_key(conn: Connection, key: str) -> int | None:
     return conn.execute(select(runs.c.id).where(runs.c.key == key)).scalar()
 
 
+def require_run(conn: Connection, key: str) -> int:
+    """The id of the run with client key ``key`` *now*, inside the caller's transaction (never a
+    remembered one: the database may have been re-created under a long sweep, and id 1 may be
+    someone else's run by now), or ``NotFoundError``."""
+    run_id = run_id_for_key(conn, key)
+    if run_id is None:
+        raise missing_run(key)
+    return run_id
+
+
+def missing_run(key: str) -> NotFoundError:
+    return NotFoundError(f"no run with key {key!r}: call start_run first")
+
+
 def upsert_hyperparameters(
     conn: Connection, run_id: int, rows: Iterable[tuple[str, str, float | None, str | None]]
 ) -> None:
@@ -126,17 +141,24 @@ def insert_batch_rows(conn: Connection, rows: list[tuple]) -> None:
 
 # Built once: every epoch runs it, and building an UPDATE costs about as much as running it.
 _touch = update(runs).where(runs.c.id == bindparam("_run_id")).values(heartbeat_at=bindparam("_at"))
+_touch_key = (
+    update(runs).where(runs.c.key == bindparam("_key")).values(heartbeat_at=bindparam("_at"))
+)
 
 
 def record_epoch(
-    conn: Connection, run_id: int, epoch: int, rows: list[dict[str, Any]], at: dt.datetime
+    conn: Connection, key: str, epoch: int, rows: list[dict[str, Any]], at: dt.datetime
 ) -> None:
-    """Upsert one epoch's metric ``rows`` (dicts of name, value, value_kind) of a run and set
-    its heartbeat: one statement on PostgreSQL, two elsewhere."""
+    """Upsert one epoch's metric ``rows`` (dicts of name, value, value_kind) of the run with
+    client key ``key`` and set its heartbeat: one statement on PostgreSQL (which finds the run
+    by its key itself), two elsewhere. ``NotFoundError`` when no run has that key."""
     stmt = dialects.epoch_write(conn.dialect.name, epoch_metrics, runs)
     if stmt is not None and rows:
-        conn.execute(stmt, dialects.epoch_write_params(run_id, epoch, rows, at))
+        found = conn.execute(stmt, dialects.epoch_write_params(key, epoch, rows, at)).first()
+        if found is None:
+            raise missing_run(key)
         return
+    run_id = require_run(conn, key)
     upsert_metrics(conn, [{**row, "run_id": run_id, "epoch": epoch} for row in rows])
     touch(conn, run_id, at)
 
@@ -146,5 +168,14 @@ def touch(conn: Connection, run_id: int, when: dt.datetime) -> None:
     conn.execute(_touch, {"_run_id": run_id, "_at": when})
 
 
-def finish_run(conn: Connection, run_id: int, values: Mapping[str, Any]) -> None:
-    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+def touch_key(conn: Connection, key: str, when: dt.datetime) -> None:
+    """Record that the process of the run with client key ``key`` is alive."""
+    if conn.execute(_touch_key, {"_key": key, "_at": when}).rowcount == 0:
+        raise missing_run(key)
+
+
+def finish_run(conn: Connection, key: str, values: Mapping[str, Any]) -> None:
+    """Store how the run with client key ``key`` ended (addressed by its key, in one
+    statement); ``NotFoundError`` when no run has that key."""
+    if conn.execute(update(runs).where(runs.c.key == key).values(**values)).rowcount == 0:
+        raise missing_run(key)

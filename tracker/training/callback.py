@@ -31,6 +31,7 @@ _END_OF_DATA = ("StopIteration", "OutOfRangeError")
 # How long the end of ``fit`` waits for the database to take the last records (when it is
 # answering; a failing database is not waited for: the journal keeps them).
 TRAIN_END_WAIT_S = 10.0
+SCHEMA_WAIT_S = 0.2  # how long the start of ``fit`` waits for a database server to answer
 _open_callbacks: weakref.WeakSet[TrackingCallback] = weakref.WeakSet()
 
 
@@ -170,8 +171,9 @@ class TrackingCallback(keras.callbacks.Callback):
         if self.run_key is not None:  # the previous fit never reached on_train_end
             self._finish("failed", "training stopped without reaching the end of fit")
         # Refuse to train into a database that was never migrated; an unreachable one is the
-        # journal's business (it keeps the records until the database answers).
-        self._recorder.check_schema()
+        # journal's business (it keeps the records until the database answers), and one that
+        # does not answer is waited for a fraction of a second only.
+        self._recorder.check_schema(wait=SCHEMA_WAIT_S)
         hyperparameters = {**self._learn_hyperparameters(), **self.hyperparameters}
         self.run_key = self._recorder.start_run(
             self.experiment, hyperparameters=hyperparameters, name=self.run_name, source="callback"

@@ -20,7 +20,8 @@ from typing import Any
 
 import keras
 
-from ..capture.outbox import Op, outbox_for
+from ..capture.journal import Op
+from ..capture.registry import outbox_for
 from ..errors import TrackingWarning
 from ..store import writes
 from ..store.repository import Repository
@@ -171,7 +172,8 @@ class TrialRecorder:
         """One more than the latest attempt of this trial id in the experiment: a retry, or
         the same id in a new search of the same project (keras-tuner reuses "00", "01"...)."""
         attempt = self._attempts.get(trial_id, -1) + 1
-        if self._outbox.pending == 0:  # else the database is away: count locally
+        # Else the database is away, or hangs: count locally (never wait on the search thread).
+        if self._outbox.pending == 0 and self._outbox.answering:
             try:
                 found = self._outbox.repository.next_attempt(self.experiment, trial_id)
                 attempt = max(attempt, found)
