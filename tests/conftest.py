@@ -90,7 +90,7 @@ def journal_dir(tmp_path_factory, monkeypatch) -> str:
 def outboxes_closed() -> Iterator[None]:
     """The outboxes a test opened are closed when it ends, inside the test's capture: what
     they could not write is reported there, not as stray lines when the worker exits."""
-    from tracker.capture import outbox
+    from tracker.capture import registry as outbox
 
     before = set(outbox._outboxes)
     yield
