@@ -59,4 +59,4 @@ def test_a_row_another_tool_wrote_never_breaks_a_command(url):
     for command in (["runs"], ["runs", "--format", "json"], ["export"]):
         out = run_cli(*command, "--url", url)
         assert out.code == 0, (command, out.err)
-        assert "9" * 5000 in out.out
+        assert out.out.count("9") >= 5000  # as text (a table folds it over lines)
