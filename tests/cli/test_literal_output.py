@@ -43,3 +43,20 @@ def test_csv_format_keeps_every_value_exactly(url):
     rows = list(csv.DictReader(io.StringIO(done.stdout.decode(), newline="")))
     assert [row["=cmd"] for row in rows] == TEXTS
     assert {row["huge"] for row in rows} == {str(HUGE), "0", "2", "4", "6"}
+
+
+def test_a_row_another_tool_wrote_never_breaks_a_command(url):
+    import sqlalchemy as sa
+
+    from tracker.store import db
+    from tracker.store.models import Hyperparameter
+
+    record_hostile(url)
+    table = Hyperparameter.__table__
+    with db.get_engine(url).begin() as conn:  # kind int, but no int Python reads
+        conn.execute(sa.update(table).where(table.c.name == "huge")
+                     .values(text_value="9" * 5000))
+    for command in (["runs"], ["runs", "--format", "json"], ["export"]):
+        out = run_cli(*command, "--url", url)
+        assert out.code == 0, (command, out.err)
+        assert out.out.count("9") >= 5000  # as text (a table folds it over lines)

@@ -77,3 +77,11 @@ def test_a_refused_trial_leaves_nothing_behind(url, tmp_path):
     assert report.imported == 3 and "trial id" in report.skipped[0]
     repo = Repository(url)
     assert sorted(r.trial_id for r in repo.runs("refused")) == ["0", "1", "2"]
+
+
+def test_a_fifo_swapped_in_after_the_check_never_blocks(tmp_path):
+    from tracker.importers.folder import read_bytes
+
+    os.mkfifo(tmp_path / "trial.json")
+    with pytest.raises(OSError, match="not a regular file"):
+        read_bytes(tmp_path / "trial.json", 100)

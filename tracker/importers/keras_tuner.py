@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import stat
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -33,6 +32,7 @@ from ..errors import TrackerError
 from ..store import db
 from ..store.repository import Repository
 from ..store.trial_queries import mean_and_std
+from .folder import TooLarge, read_bytes, refusal
 
 SOURCE = "keras-tuner-import"
 _NAMESPACE = uuid.UUID("6f1c0b52-4a57-4f35-9d0e-2a4c8f0b7e11")
@@ -187,38 +187,19 @@ class _Reader:
 
     def refusal(self, path: Path, *, folder: bool = False) -> str | None:
         """Why ``path`` is not read (None: read it)."""
-        try:
-            if path.is_symlink() and not self.follow_symlinks:
-                target = path.resolve()
-                if not target.is_relative_to(self.project):
-                    return (f"a symbolic link out of the project folder (to {target}): "
-                            "skipped (--follow-symlinks reads it)")
-            mode = path.stat().st_mode
-        except FileNotFoundError:
-            return "missing"
-        except (OSError, RuntimeError) as exc:  # a symlink loop, no permission...
-            return f"unreadable ({exc})"
-        if folder:
-            return None if stat.S_ISDIR(mode) else "not a folder"
-        if not stat.S_ISREG(mode):
-            return "not a regular file (a FIFO, a device or a folder): skipped"
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return (f"{path.stat().st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,} "
-                    "(MAX_FILE_BYTES): skipped")
-        return None
+        return refusal(path, self.project, follow_symlinks=self.follow_symlinks, folder=folder,
+                       max_bytes=MAX_FILE_BYTES, where="project folder")
 
     def json(self, path: Path) -> tuple[Any, str | None]:
         refused = self.refusal(path)
         if refused:
             return None, refused
         try:
-            with open(path, "rb") as file:
-                data = file.read(MAX_FILE_BYTES + 1)  # the file may have grown since
-            text = data.decode("utf-8")
+            text = read_bytes(path, MAX_FILE_BYTES).decode("utf-8")
+        except TooLarge as exc:
+            return None, str(exc)
         except (OSError, UnicodeDecodeError) as exc:
             return None, f"unreadable ({exc})"
-        if len(data) > MAX_FILE_BYTES:
-            return None, f"over the limit of {MAX_FILE_BYTES:,} bytes (MAX_FILE_BYTES): skipped"
         if not text.strip():
             return None, "empty file"
         try:

@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import re
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..optional import require
+from .folder import refusal
 
 KERAS_ROLES = {"train": "", "validation": "val_"}
 _PER_STEP = re.compile(r"^(batch_|evaluation_.*_vs_iterations$)")
@@ -73,7 +73,8 @@ def find_runs(logdir: Path, *, follow_symlinks: bool = False,
     for folder, _, names in sorted(os.walk(logdir, followlinks=follow_symlinks)):
         events = []
         for name in sorted(n for n in names if "tfevents" in n):
-            why = _refusal(Path(folder) / name, logdir, follow_symlinks)
+            why = refusal(Path(folder) / name, logdir, follow_symlinks=follow_symlinks,
+                          where="log folder")
             if why is None:
                 events.append(name)
             elif skipped is not None:
@@ -86,17 +87,6 @@ def find_runs(logdir: Path, *, follow_symlinks: bool = False,
         log = runs.setdefault(run_dir, RunLog(run_dir, []))
         log.files.extend((folder_path / name, role) for name in events)
     return [runs[key] for key in sorted(runs)]
-
-
-def _refusal(path: Path, root: Path, follow_symlinks: bool) -> str | None:
-    try:
-        if path.is_symlink() and not follow_symlinks and not path.resolve().is_relative_to(root):
-            return "a symbolic link out of the log folder: skipped (--follow-symlinks reads it)"
-        if not stat.S_ISREG(path.stat().st_mode):
-            return "not a regular file (a FIFO or a device): skipped"
-    except (OSError, RuntimeError) as exc:
-        return f"unreadable ({exc}); skipped"
-    return None
 
 
 def read_run(log: RunLog) -> list[tuple[Path, str]]:

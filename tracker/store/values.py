@@ -205,8 +205,13 @@ def _json_keys_are_text(value: Any) -> bool:
 
 
 def decode_hyperparameter(kind: str, num_value: float | None, text_value: str | None) -> Any:
-    """The typed value a stored hyperparameter row stands for."""
-    return _DECODERS.get(kind, _as_text)(text_value)
+    """The typed value a stored hyperparameter row stands for; a row whose text is not what
+    its kind says (written by another tool: an int of 5,000 digits, broken JSON) reads back
+    as its text rather than failing every read of the database."""
+    try:
+        return _DECODERS.get(kind, _as_text)(text_value)
+    except (TypeError, ValueError):
+        return text_value
 
 
 def _as_text(text: str | None) -> str | None:
