@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tracker import Repository
 from tracker.errors import NotFoundError, TrackerError
 from tracker.store import db
-from tracker.store.curation import parse_duration
+from tracker.store.curation_input import parse_duration
 
 TABLES = ("experiments", "runs", "hyperparameters", "epoch_metrics", "batch_metrics",
           "run_metrics", "run_tags")

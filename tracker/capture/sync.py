@@ -38,6 +38,7 @@ class SyncResult:
     damaged: int = 0  # torn or corrupt lines, ignored
     problem: str | None = None
     dry_run: bool = False
+    deleted: int = 0  # runs of its records that are soft-deleted in the database (stay so)
 
     @property
     def left(self) -> int:
@@ -94,6 +95,9 @@ def describe(result: SyncResult) -> str:
         text = f"{result.path.name}: {result.written} record(s) written to {where}"
     if result.damaged:
         text += f" ({result.damaged} damaged line(s) ignored)"
+    if result.deleted:
+        text += (f"; {result.deleted} of its run(s) are deleted in the database and stay "
+                 "deleted (`tracker runs --deleted`; `tracker restore` brings them back)")
     if result.problem:
         text += f"; {result.left} left: {result.problem}"
     return text
@@ -103,9 +107,10 @@ def _replay(claimed: journal.ClaimedJournal, given: URL | None, dry_run: bool) -
     contents = claimed.contents
     pending = contents.pending
 
-    def result(written: int, problem: str | None = None) -> SyncResult:
+    def result(written: int, problem: str | None = None, deleted: int = 0) -> SyncResult:
         return SyncResult(
-            claimed.path, contents.url, len(pending), written, contents.damaged, problem, dry_run
+            claimed.path, contents.url, len(pending), written, contents.damaged, problem, dry_run,
+            deleted,
         )
 
     if contents.url is None:
@@ -133,7 +138,19 @@ def _replay(claimed: journal.ClaimedJournal, given: URL | None, dry_run: bool) -
             claimed.mark_done(written - marked)
         return result(written, db.mask_text(f"{type(exc).__name__}: {exc}", target))
     claimed.remove()
-    return result(written)
+    # A run deleted while (or after) its process trained stays deleted: its records are
+    # written, hidden with it. Say so, rather than let the user look for them.
+    return result(written, deleted=len(repository.deleted_keys(_run_keys(pending))))
+
+
+def _run_keys(ops: list[journal.Op]) -> set[str]:
+    """The run keys the records write to (start_run's ``key``, else the first argument)."""
+    keys = set()
+    for op in ops:
+        key = op.kwargs.get("key") if op.method == "start_run" else (op.args or (None,))[0]
+        if isinstance(key, str):
+            keys.add(key)
+    return keys
 
 
 def _given_url(url: str | URL | None) -> URL | None:

@@ -39,7 +39,7 @@ def tag(
     Example: tracker tag 12 stage=shipped reviewer=ana
     Example: tracker tag --where "best.val_accuracy > 0.95" -e mnist stage=candidate
     """
-    from ..store.curation import parse_tags
+    from ..store.curation_input import parse_tags
 
     pairs = parse_tags(i for i in items if "=" in i)
     if not pairs:
@@ -181,7 +181,7 @@ def purge(
 
     Example: tracker purge --older-than 30d --vacuum
     """
-    from ..store.curation import parse_duration
+    from ..store.curation_input import parse_duration
 
     repo = Repository(url)
     seconds = parse_duration(older_than)

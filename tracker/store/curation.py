@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,12 @@ from sqlalchemy import Connection, select
 from ..errors import NotFoundError, TrackerError
 from . import curation_sql as sql
 from . import filters, queries, tags, writes
+from .curation_input import parse_duration
 from .curation_sql import audit_log
 from .filters import Where
 from .records import ExperimentInfo, RunInfo
 from .values import check_name
-from .visibility import Deleted
+from .visibility import Deleted, run_visibility
 from .writes import runs as r
 
 
@@ -193,15 +194,18 @@ class CurationStore:
         """Bring back a deleted experiment with every run in it."""
         return self._experiment_deleted("restore", name, dry_run)
 
-    def purge(self, older_than: float | dt.timedelta | None = None, *,
+    def purge(self, older_than: float | str | dt.timedelta | None = None, *,
               dry_run: bool = False) -> Curated:
         """Remove for good the runs and experiments soft-deleted more than ``older_than``
-        (seconds or a timedelta; None: all) ago, with their epochs, batches, summaries and
-        tags. Runs still running with a fresh heartbeat wait for their end. Other runs' rows
-        are never touched. SQLite keeps the file's size: ``vacuum`` gives the space back.
+        (seconds, a timedelta or text such as ``"30d"``; None: all) ago, with their epochs,
+        batches, summaries and tags. Runs still running with a fresh heartbeat wait for their
+        end. Other runs' rows are never touched. SQLite keeps the file's size: ``vacuum``
+        gives the space back.
 
         >>> repo.purge(older_than=dt.timedelta(days=30))                   # doctest: +SKIP
         """
+        if isinstance(older_than, str):
+            older_than = parse_duration(older_than)
         seconds = older_than.total_seconds() if isinstance(older_than, dt.timedelta) \
             else float(older_than or 0)
         if seconds < 0:
@@ -238,6 +242,20 @@ class CurationStore:
         return self._read(lambda conn: [
             AuditRecord(row.id, row.at, row.action, row.target, json.loads(row.details or "{}"),
                         row.user, row.host) for row in conn.execute(stmt)])
+
+    def deleted_keys(self, keys: Iterable[str]) -> set[str]:
+        """Those of the run ``keys`` whose runs are soft-deleted (``tracker sync`` says so)."""
+        keys = sorted(set(keys))
+
+        def work(conn: Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(keys), 500):
+                stmt = select(r.c.key).where(r.c.key.in_(keys[start:start + 500]),
+                                             run_visibility(True))
+                found.update(conn.execute(stmt).scalars())
+            return found
+
+        return self._read(work) if keys else set()
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -319,8 +337,6 @@ def _resolve_runs(conn: Connection, runs: RunRefs, deleted: Deleted) -> list[int
             keys.append(ref)
         else:
             raise TrackerError(f"a run is an id, a key or a RunInfo, not {ref!r}")
-    from .visibility import run_visibility
-
     wanted = set(ids)
     found: dict[Any, tuple[int, bool]] = {}
     for start in range(0, max(len(ids), len(keys)), 500):
@@ -350,34 +366,3 @@ def _objective_of(conn: Connection, run_ids: list[int]) -> tuple[str | None, str
                        .where(r.c.id.in_(run_ids or [-1]), e.c.objective.is_not(None))
                        .limit(1)).first()
     return (row.objective, row.direction) if row else (None, None)
-
-
-def parse_tags(items: Iterable[str]) -> Mapping[str, str]:
-    """``KEY=VALUE`` texts (the command line) as a mapping; a clear error for one without
-    ``=``."""
-    found: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise TrackerError(f"tags are KEY=VALUE, not {item!r} (e.g. stage=shipped)")
-        found[key.strip()] = value
-    return found
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-
-
-def parse_duration(text: str | float | None) -> float | None:
-    """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` or a number of seconds, as seconds."""
-    if text is None or isinstance(text, (int, float)):
-        return text
-    raw = text.strip().lower()
-    number, unit = (raw[:-1], raw[-1]) if raw[-1:] in _UNITS else (raw, "s")
-    try:
-        seconds = float(number) * _UNITS[unit]
-    except ValueError:
-        raise TrackerError(f"{text!r} is not a duration: write e.g. 30d, 12h, 90m or 3600"
-                           ) from None
-    if not seconds >= 0 or seconds == float("inf"):
-        raise TrackerError(f"{text!r} is not a duration: it must be zero or more")
-    return seconds
