@@ -22,6 +22,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from . import (
     bench_batch,
     bench_bulk,
+    bench_curation,
     bench_epoch,
     bench_fresh,
     bench_memory,
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "memory": bench_memory,
     "workers": bench_workers,
     "startup": bench_startup,
+    "curation": bench_curation,
 }
 
 

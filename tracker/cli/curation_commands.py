@@ -34,7 +34,7 @@ def tag(
     experiment: ExperimentName = None,
     url: Url = None,
 ) -> None:
-    """Tag runs (or, with only -e, the experiment): KEY=VALUE text labels.
+    """Tag runs (or, with only -e, the experiment) with KEY=VALUE text labels.
 
     Example: tracker tag 12 stage=shipped reviewer=ana
     Example: tracker tag --where "best.val_accuracy > 0.95" -e mnist stage=candidate
@@ -73,7 +73,9 @@ def note(
     experiment: ExperimentName = None,
     url: Url = None,
 ) -> None:
-    """Set the note (free text) of a run, of runs (--where -e) or of an experiment (-e).
+    """Set the note (free text) of a run, of runs or of an experiment.
+
+    RUN is an id or a key; --where EXPR -e EXP notes many runs, -e EXP alone the experiment.
 
     Example: tracker note 12 "the configuration we shipped in v2"
     """
@@ -89,7 +91,7 @@ def rename(
     new: Annotated[str, typer.Argument(help="Its new name.")],
     url: Url = None,
 ) -> None:
-    """Rename an experiment in place; a sweep still writing under the old name follows it.
+    """Rename an experiment in place; sweeps writing under the old name follow.
 
     Example: tracker rename mnist mnist-v1
     """
@@ -107,7 +109,9 @@ def mv(
     dry_run: DryRun = False,
     url: Url = None,
 ) -> None:
-    """Move runs to another experiment (keras-tuner trials become its next attempts).
+    """Move runs to another experiment, keras-tuner attempts kept consistent.
+
+    A moved trial becomes the next attempt of that trial id in the target, executions kept.
 
     Example: tracker mv 12 13 --to mnist-rerun
     Example: tracker mv --where "tags.batch == 'b2'" -e mnist --to mnist-b2 --yes
@@ -129,9 +133,11 @@ def rm(
     dry_run: DryRun = False,
     url: Url = None,
 ) -> None:
-    """Soft-delete runs, or a whole experiment (-e alone): hidden from every read, listed by
-    `tracker runs --deleted`, back with `tracker restore`, gone for good with `tracker purge`.
-    A run whose process still trains stays deleted.
+    """Soft-delete runs, or a whole experiment (-e alone).
+
+    Deleted runs are hidden from every read, listed by `tracker runs --deleted`, back with
+    `tracker restore`, gone for good with `tracker purge`. A run whose process still trains
+    stays deleted.
 
     Example: tracker rm 12 13
     Example: tracker rm --where "status == 'failed'" -e mnist --yes
@@ -155,7 +161,7 @@ def restore(
     dry_run: DryRun = False,
     url: Url = None,
 ) -> None:
-    """Bring back soft-deleted runs, or a deleted experiment with all its runs (-e alone).
+    """Bring back deleted runs, or a deleted experiment with all its runs (-e alone).
 
     Example: tracker restore 12
     Example: tracker restore -e mnist-broken
@@ -176,7 +182,8 @@ def purge(
     dry_run: DryRun = False,
     url: Url = None,
 ) -> None:
-    """Remove soft-deleted runs and experiments for good, with their epochs, batches and tags.
+    """Remove deleted runs and experiments for good, epochs, batches and tags too.
+
     Runs still training (fresh heartbeat) wait for their end. Nothing else is touched.
 
     Example: tracker purge --older-than 30d --vacuum
@@ -202,7 +209,9 @@ def audit(
     url: Url = None,
     fmt: Format = "table",
 ) -> None:
-    """Who deleted, restored, renamed, moved or purged what, and when (newest first).
+    """Who deleted, restored, renamed, moved or purged what, and when.
+
+    Newest first.
 
     Example: tracker audit -n 20
     """
