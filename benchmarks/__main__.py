@@ -22,6 +22,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from . import (
     bench_batch,
     bench_bulk,
+    bench_curation,
     bench_epoch,
     bench_fresh,
     bench_memory,
@@ -42,6 +43,7 @@ BENCHMARKS = {
     "workers": bench_workers,
     "startup": bench_startup,
     "unresponsive": bench_unresponsive,
+    "curation": bench_curation,
 }
 
 

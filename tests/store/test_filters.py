@@ -366,7 +366,7 @@ def test_the_filter_runs_in_sql_in_a_fixed_number_of_statements(url):
     sent = [s for s in _statements(repo, lambda: repo.runs("large", where=where))
             if s.lstrip().upper().startswith("SELECT")]
     # the experiment; one look-up per kind of name (hyperparameters, metrics, the objective
-    # that tells best.val_accuracy's direction); the runs; their hyperparameters
-    assert len(sent) == 6, sent
+    # that tells best.val_accuracy's direction); the runs; their hyperparameters; their tags
+    assert len(sent) == 7, sent
     run_statement = next(s for s in sent if "ORDER BY runs.id" in s)
     assert run_statement.upper().count("EXISTS") >= 3  # the tests are in its WHERE clause

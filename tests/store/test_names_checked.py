@@ -114,7 +114,7 @@ def test_metric_defaults_to_the_objective(repo):
     ("batch_size is None", FilterError, "use == or != (not 'is')", (0, 18)),
     ("batch_size == 32 & optimizer == 'adam'", FilterError, "use 'and'", None),
     ("`tuner/epochs > 2", FilterError, "never closed", (0, 17)),
-    ("x.batch_size > 2", FilterError, "only run., best., last., max., min. names take a dot",
+    ("x.batch_size > 2", FilterError, "only run., tags., best., last., max., min. names take a dot",
      (0, 12)),
     ("batch_size in 32", FilterError, "takes a list of values in parentheses", (14, 16)),
     ("optimizer == 'a\\x00b'", FilterError, "NUL character", (13, 21)),

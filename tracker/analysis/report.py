@@ -214,10 +214,13 @@ def _summary(repo, sweep: Sweep, metric: str | None) -> str:
 
 
 def _top_table(top, metric: str, varying: list[str]) -> str:
-    headers = ["rank", "run", f"best {metric}", "epoch", "status", *varying]
+    tagged = any(ranked.run.tags for ranked in top)
+    headers = ["rank", "run", f"best {metric}", "epoch", "status", *varying,
+               *(["tags"] if tagged else [])]
     rows = [
         [i, ranked.run.id, ranked.value, ranked.epoch, ranked.run.status,
-         *[_value(ranked.run.hyperparameters.get(name)) for name in varying]]
+         *[_value(ranked.run.hyperparameters.get(name)) for name in varying],
+         *([", ".join(f"{k}={v}" for k, v in ranked.run.tags.items())] if tagged else [])]
         for i, ranked in enumerate(top, 1)
     ]
     return f'<div class="scroll">{_table(headers, rows, best_row=0)}</div>'

@@ -39,6 +39,7 @@ from ..store.values import check_mode, decode_hyperparameter, infer_direction
 from ..store.writes import experiments as e
 from ..store.writes import hyperparameters as h
 from ..store.writes import run_metrics as summaries
+from ..store.writes import run_tags
 from ..store.writes import runs as r
 from .columnar import read_columns, typed
 from .frames import decode_values, fetch, pandas
@@ -50,6 +51,8 @@ RUN_COLUMNS = (
     "run_id", "key", "experiment", "name", "trial_id", "execution", "status", "source",
     "started_at", "ended_at", "duration_s", "score", "last_epoch",
 )
+# Tag columns: tags.stage...
+TAG_PREFIX = "tags."
 # Only for a hyperparameter whose name is taken by another column.
 HYPERPARAMETER_PREFIX = "hp."
 # Result columns per pivot statement: well under SQLite's 2,000 and PostgreSQL's 1,664.
@@ -66,7 +69,8 @@ def runs_frame(
 ) -> pd.DataFrame:
     """One row per run: its details, one typed column per hyperparameter, and per metric
     ``<metric>_best`` (best finite value over its epochs, in the metric's direction) and
-    ``<metric>_last`` (the value at its last epoch, NaN and +/-inf as such).
+    ``<metric>_last`` (the value at its last epoch, NaN and +/-inf as such), and one text
+    column ``tags.KEY`` per tag key.
 
     A metric whose direction cannot be told from its name or the experiment's objective (nor
     from ``modes``) gets only a ``_last`` column. With ``stale_before``, a running run not seen
@@ -88,13 +92,29 @@ def runs_frame(
     hp_columns = _hyperparameter_columns(pd, conn, run_ids, order, base.index, taken)
     hp_frame = pd.DataFrame({column: series for column, (_, series) in hp_columns.items()},
                             index=base.index)
-    frame = pd.concat([base, hp_frame, pd.DataFrame(metric_columns, index=base.index)], axis=1)
+    tag_columns = _tag_columns(pd, conn, run_ids, order, base.index)
+    frame = pd.concat([base, hp_frame, pd.DataFrame(metric_columns, index=base.index),
+                       pd.DataFrame(tag_columns, index=base.index)], axis=1)
     frame.attrs = {
         "hyperparameters": {column: name for column, (name, _) in hp_columns.items()},
         "metrics": metrics,
         "directions": directions,
+        "tags": {column: column[len(TAG_PREFIX):] for column in tag_columns},
     }
     return frame
+
+
+def _tag_columns(pd, conn: Connection, run_ids: Select | None, order, index) -> dict[str, Any]:
+    """``tags.KEY`` -> text Series (missing: <NA>), from one statement over ``run_tags``."""
+    np = require("numpy", "DataFrames")
+    stmt = select(run_tags.c.run_id, run_tags.c.key, run_tags.c.value)
+    rows = fetch(conn, stmt if run_ids is None else stmt.where(run_tags.c.run_id.in_(run_ids)))
+    grids: dict[str, Any] = {}
+    for run_id, key, value in rows:
+        grid = grids.setdefault(key, np.full(len(order), None, dtype=object))
+        grid[np.searchsorted(order, run_id)] = value
+    return {TAG_PREFIX + key: pd.Series(grids[key], index=index, dtype=pd.StringDtype())
+            for key in sorted(grids)}
 
 
 def _base(

@@ -53,6 +53,7 @@ class SyncResult:
     recreated: int = 0  # runs the database had lost, recreated from their start record
     skipped: bool = False  # not ours to write (another database, a foreign or unsafe file)
     first_refusal: str | None = None  # why the first record set aside was refused
+    deleted: int = 0  # runs of its records that are soft-deleted in the database (stay so)
 
     @property
     def left(self) -> int:
@@ -125,6 +126,9 @@ def describe(result: SyncResult) -> str:
     if result.set_aside:
         text += (f"; {result.set_aside} record(s) refused for good, set aside in "
                  f"{result.dead_letters} (the first: {result.first_refusal})")
+    if result.deleted:
+        text += (f"; {result.deleted} of its run(s) are deleted in the database and stay "
+                 "deleted (`tracker runs --deleted`; `tracker restore` brings them back)")
     if result.problem:
         text += f"; {result.left} left: {result.problem}"
     return text
@@ -137,11 +141,12 @@ def _replay(claimed: journal.ClaimedJournal, target: URL, dry_run: bool) -> Sync
     counts = {"written": 0, "set_aside": 0, "recreated": 0}
     refusals: list[str] = []
 
-    def result(problem: str | None = None, skipped: bool = False) -> SyncResult:
+    def result(problem: str | None = None, skipped: bool = False,
+               deleted: int = 0) -> SyncResult:
         return SyncResult(
             claimed.path, contents.url, len(pending), counts["written"], contents.damaged,
             problem, dry_run, counts["set_aside"], dead if counts["set_aside"] else None,
-            counts["recreated"], skipped, refusals[0] if refusals else None,
+            counts["recreated"], skipped, refusals[0] if refusals else None, deleted,
         )
 
     if contents.url is None:
@@ -182,7 +187,10 @@ def _replay(claimed: journal.ClaimedJournal, target: URL, dry_run: bool) -> Sync
             claimed.mark_done(handled - marked)
         return result(db.mask_text(f"{type(exc).__name__}: {exc}", target))
     claimed.remove()
-    return result()
+    # A run deleted while (or after) its process trained stays deleted: its records are
+    # written, hidden with it. Say so, rather than let the user look for them.
+    keys = {key for key in map(records.run_key, pending) if isinstance(key, str)}
+    return result(deleted=len(repository.deleted_keys(keys)))
 
 
 def _start_records(contents: journal.JournalContents) -> dict[str, journal.Op]:

@@ -50,6 +50,7 @@ def _options(
 def _register() -> None:
     from . import (
         analysis_commands,
+        curation_commands,
         db_commands,
         demo_command,
         import_commands,
@@ -65,6 +66,7 @@ def _register() -> None:
     app.command()(importance_command.importance)
     analysis_commands.register(app)
     reliability_commands.register(app)
+    curation_commands.register(app)
     app.command()(demo_command.demo)
     app.add_typer(db_commands.app, name="db")
     app.add_typer(plot_commands.app, name="plot")

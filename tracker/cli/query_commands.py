@@ -48,13 +48,16 @@ def runs(
     ] = None,
     where: Where = None,
     stale_after: StaleAfter = None,
+    deleted: Annotated[bool, typer.Option("--deleted", help="List the soft-deleted runs "
+                                          "instead (tracker restore brings them back).")] = False,
     fmt: Format = "table",
 ) -> None:
-    """List runs with their status and hyperparameters.
+    """List runs with their status, hyperparameters and tags.
 
-    Example: tracker runs -e mnist --status completed --where "batch_size in (32, 64)"
+    Example: tracker runs -e mnist --status completed --where "tags.stage == 'shipped'"
     """
-    found = Repository(url, stale_after=stale_after).runs(experiment, where=where, status=status)
+    found = Repository(url, stale_after=stale_after).runs(experiment, where=where, status=status,
+                                                          deleted=deleted)
     # keras-tuner runs: several per trial, told apart by execution (and retry attempt).
     trials = any(r.trial_id is not None for r in found)
     rows = []
@@ -62,9 +65,12 @@ def runs(
         row = {"id": r.id, "experiment": r.experiment, "trial": r.trial_id}
         if trials:
             row.update(execution=r.execution, attempt=r.attempt)
-        rows.append({**row, "status": r.status, "started": r.started_at})
+        rows.append({**row, "status": r.status, "started": r.started_at,
+                     **({"deleted": r.deleted_at} if deleted else {})})
     _add_hyperparameter_columns(rows, [r.hyperparameters for r in found])
-    show(rows, title=f"Runs of {scope(experiment)} ({len(rows)})", fmt=fmt)
+    _add_hyperparameter_columns(rows, [{f"tags.{k}": v for k, v in r.tags.items()} for r in found])
+    which = "Deleted runs" if deleted else "Runs"
+    show(rows, title=f"{which} of {scope(experiment)} ({len(rows)})", fmt=fmt)
 
 
 def show_run(
@@ -94,6 +100,7 @@ def show_run(
         "ended": info.ended_at,
         "score": info.score,
         "error": info.error,
+        "note": info.note,
     }
     epochs: dict[int, dict] = {}
     for point in repo.history(info.id):
@@ -101,12 +108,14 @@ def show_run(
     names = sorted({k for row in epochs.values() for k in row} - {"epoch"})
     table = [{"epoch": e, **{n: row.get(n) for n in names}} for e, row in sorted(epochs.items())]
     if fmt in ("json", "jsonl"):  # one document: the run, its hyperparameters, its epochs
-        show_json({**details, "hyperparameters": info.hyperparameters, "metrics": table},
-                  fmt=fmt)
+        show_json({**details, "hyperparameters": info.hyperparameters, "tags": info.tags,
+                   "metrics": table}, fmt=fmt)
         return
     show([{"field": k, "value": v} for k, v in details.items()], title=f"Run {info.id}", fmt=fmt)
     hparams = [{"name": k, "value": v} for k, v in info.hyperparameters.items()]
     show(hparams, title="Hyperparameters", fmt=fmt)
+    if info.tags:
+        show([{"tag": k, "value": v} for k, v in info.tags.items()], title="Tags", fmt=fmt)
     show(table, title="Metrics", fmt=fmt)
 
 

@@ -4,9 +4,9 @@ of tests that ``filters`` compiles to SQL.
 The grammar is that of pandas' ``DataFrame.query``, restricted to what a run can be asked:
 comparisons ``== != < <= > >=`` (chained too), ``in`` / ``not in`` lists, ``and``, ``or``,
 ``not``, parentheses; numbers, strings, ``True``, ``False``, ``None``. A name is a bare
-identifier (a hyperparameter, else a run field), ``run.FIELD``, or ``best.METRIC`` /
-``last.METRIC`` / ``max.METRIC`` / ``min.METRIC``; backticks quote names that are not
-identifiers (`` `tuner/epochs` >= 2 ``).
+identifier (a hyperparameter, else a run field), ``run.FIELD``, ``best.METRIC`` /
+``last.METRIC`` / ``max.METRIC`` / ``min.METRIC``, or ``tags.KEY``; backticks quote names that
+are not identifiers (`` `tuner/epochs` >= 2 ``).
 
 >>> parse("1e-4 < learning_rate <= 1e-2 and optimizer == 'adam'")   # doctest: +ELLIPSIS
 AllOf(items=(Test(ref=Ref(scope='', name='learning_rate', ...), op='>', values=(0.0001,), ...
@@ -24,6 +24,7 @@ from typing import Any, Union
 from ..errors import FilterError
 
 FIELD_SCOPE = "run"
+TAG_SCOPE = "tags"
 METRIC_SCOPES = ("best", "last", "max", "min")
 _OPERATORS = {
     ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
@@ -256,7 +257,7 @@ class _Builder:
             return Ref("", self.quoted.get(node.id, node.id), self.span(node))
         assert isinstance(node, ast.Attribute)
         scope = node.value
-        scopes = (FIELD_SCOPE, *METRIC_SCOPES)
+        scopes = (FIELD_SCOPE, TAG_SCOPE, *METRIC_SCOPES)
         if not isinstance(scope, ast.Name) or scope.id not in scopes:
             raise self.fail(f"only {', '.join(s + '.' for s in scopes)} names take a dot "
                             "(quote other names in backticks: `a.b`)", node)

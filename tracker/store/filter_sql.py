@@ -15,6 +15,7 @@ from ..errors import DirectionError, FilterError, UnknownFilterNameError
 from . import stale
 from .filter_parse import (
     METRIC_SCOPES,
+    TAG_SCOPE,
     AllOf,
     Always,
     AnyOf,
@@ -36,6 +37,7 @@ from .names import (
     suggestion,
 )
 from .names import where_text as _in_where
+from .tags import tag_test
 from .values import check_mode, infer_direction
 from .writes import experiments as e
 from .writes import hyperparameters as h
@@ -75,6 +77,7 @@ class FilterCompiler:
         self.stale_before, self.modes = stale_before, modes
         self.postgres = conn.dialect.name == "postgresql"
         refs = [test.ref for _, node in items for test in walk(node)]
+        self.refs = refs
         self.kinds = hyperparameter_kinds(conn, {x.name for x in refs if not x.scope},
                                           experiment_id)
         self.metrics = metrics_present(conn, {x.name for x in refs if x.scope in METRIC_SCOPES},
@@ -98,6 +101,8 @@ class FilterCompiler:
 
     def test(self, test: Test, text: str) -> ColumnElement[bool]:
         ref = test.ref
+        if ref.scope == TAG_SCOPE:
+            return tag_test(self, test, text)
         if ref.scope in METRIC_SCOPES:
             if ref.name not in self.metrics:
                 raise self.unknown(ref, text, "metric")
@@ -295,6 +300,10 @@ class FilterCompiler:
             offered = [f"{ref.scope}.{quote_name(n)}" for n in known.metrics]
             close = suggestion(ref.name, known.metrics)
             detail = listing(known.metrics, "metrics recorded")
+        elif ref.scope == TAG_SCOPE:
+            offered = [f"tags.{quote_name(n)}" for n in known.tags]
+            close = suggestion(ref.name, known.tags)
+            detail = listing(known.tags, "tags")
         elif ref.scope:
             offered = [f"run.{n}" for n in fields]
             close = suggestion(ref.name, fields)

@@ -45,6 +45,7 @@ from .filter_parse import (
 )
 from .filter_sql import FilterCompiler
 from .values import parse_cli_value
+from .visibility import Deleted, run_visibility
 from .writes import runs as r
 
 Where = Union[str, Mapping[str, Any], Sequence[Union[str, Mapping[str, Any]]], None]  # noqa: UP007
@@ -53,15 +54,19 @@ Where = Union[str, Mapping[str, Any], Sequence[Union[str, Mapping[str, Any]]], N
 @dataclass(frozen=True)
 class RunSelection:
     """The runs a query reads: those of one experiment (``experiment_id``; None: every run)
-    that pass ``clause`` (a compiled filter over ``runs``; None: no filter)."""
+    that pass ``clause`` (a compiled filter over ``runs``; None: no filter), and are not
+    soft-deleted (``deleted=True``: only deleted ones; None: both; see ``visibility``)."""
 
     experiment_id: int | None = None
     experiment: str | None = None
     clause: ColumnElement[bool] | None = None
+    deleted: Deleted = False
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """WHERE conditions over ``runs`` (empty: every run)."""
-        found = [] if self.experiment_id is None else [r.c.experiment_id == self.experiment_id]
+        """WHERE conditions over ``runs`` (empty: every run, deleted ones too)."""
+        found = [] if self.deleted is None else [run_visibility(self.deleted)]
+        if self.experiment_id is not None:
+            found.append(r.c.experiment_id == self.experiment_id)
         return found if self.clause is None else [*found, self.clause]
 
     def apply(self, stmt: Select) -> Select:
@@ -94,11 +99,13 @@ def select_runs(
     *,
     stale_before: dt.datetime | None = None,
     modes: Mapping[str, str] | None = None,
+    deleted: Deleted = False,
 ) -> RunSelection:
-    """The runs of ``experiment`` (its id and name; None: every run) that pass ``where``."""
+    """The runs of ``experiment`` (its id and name; None: every run) that pass ``where``
+    (``deleted``: see ``RunSelection``)."""
     clause = compile_where(conn, where, experiment_id=experiment_id, experiment=experiment,
                            stale_before=stale_before, modes=modes)
-    return RunSelection(experiment_id, experiment, clause)
+    return RunSelection(experiment_id, experiment, clause, deleted)
 
 
 def compile_where(

@@ -115,6 +115,9 @@ class Experiment(Base):
     objective: Mapped[str | None] = mapped_column(String(255))
     direction: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    # Soft delete (revision 0004): hidden from every read until restored or purged.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     runs: Mapped[list[Run]] = relationship(back_populates="experiment")
 
@@ -147,6 +150,9 @@ class Run(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    # Soft delete (revision 0004): hidden from every read; no write of the run clears it.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     experiment: Mapped[Experiment] = relationship(back_populates="runs")
     hyperparameters: Mapped[list[Hyperparameter]] = relationship(
@@ -157,6 +163,7 @@ class Run(Base):
         CheckConstraint(_one_of("status", (s.value for s in RunStatus)), name="status"),
         Index(None, "status", "heartbeat_at"),
         Index(None, "experiment_id", "trial_id"),
+        Index(None, "deleted_at"),
     )
 
 
@@ -258,3 +265,59 @@ class RunMetric(Base):
     last_epoch: Mapped[int] = mapped_column(Integer)
     last_value: Mapped[float | None] = mapped_column(Double)
     last_kind: Mapped[int] = mapped_column(SmallInteger)
+
+
+class RunTag(Base):
+    """A ``key=value`` label on a run (values are text). Gone with the run when it is purged."""
+
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "key", "run_id"),)
+
+
+class ExperimentTag(Base):
+    """A ``key=value`` label on an experiment (values are text)."""
+
+    __tablename__ = "experiment_tags"
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ExperimentAlias(Base):
+    """An experiment's former name (``rename``): writers still using it, such as a sweep that
+    was running during the rename, keep writing into the renamed experiment."""
+
+    __tablename__ = "experiment_aliases"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    renamed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who changed what, and when: delete, restore, rename, move, purge (and tags, notes).
+
+    ``target`` names what was touched as text (``run 12``, ``experiment mnist``); ``details``
+    is JSON text. Never deleted by ``purge``."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    user: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (Index(None, "at"),)

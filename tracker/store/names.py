@@ -16,9 +16,11 @@ from sqlalchemy import Connection, Select, exists, select
 from ..errors import DirectionError, TrackerError, UnknownNameError
 from .records import ExperimentInfo, RecordedNames
 from .values import check_mode, infer_direction
+from .visibility import run_visibility
 from .writes import experiments as e
 from .writes import hyperparameters as h
 from .writes import run_metrics as s
+from .writes import run_tags as t
 from .writes import runs as r
 
 # Run fields a filter can name, and what they hold.
@@ -29,11 +31,11 @@ FIELDS: dict[str, str] = {
 _LISTED = 30  # names shown in an error message; the rest are counted
 
 
-def experiment_runs(experiment_id: int | None) -> Select | None:
-    """The ids of an experiment's runs (None: every run)."""
+def experiment_runs(experiment_id: int | None) -> Select:
+    """The ids of an experiment's visible runs (``experiment_id`` None: of every one)."""
     if experiment_id is None:
-        return None
-    return select(r.c.id).where(r.c.experiment_id == experiment_id)
+        return select(r.c.id).where(run_visibility())
+    return select(r.c.id).where(r.c.experiment_id == experiment_id, run_visibility())
 
 
 def recorded_names(conn: Connection, experiment_id: int | None,
@@ -49,11 +51,13 @@ def recorded_names(conn: Connection, experiment_id: int | None,
     kinds: dict[str, set[str]] = {}
     for name, kind in conn.execute(hp):
         kinds.setdefault(name, set()).add(kind)
+    tags = select(t.c.key).distinct().where(t.c.run_id.in_(ids))
     return RecordedNames(
         experiment=experiment,
         hyperparameters={name: tuple(sorted(kinds[name])) for name in sorted(kinds)},
         metrics=tuple(sorted(conn.execute(metrics).scalars())),
         fields=tuple(FIELDS),
+        tags=tuple(sorted(conn.execute(tags).scalars())),
     )
 
 
@@ -83,9 +87,9 @@ def metrics_present(conn: Connection, names: Iterable[str],
     for name in names:
         mine = s.c.name == name
         if experiment_id is None:
-            checks.append(exists().where(mine))
+            checks.append(exists().where(mine, s.c.run_id.in_(experiment_runs(None))))
         else:  # from the experiment's runs: one primary-key seek each, until one has it
-            checks.append(exists().where(r.c.experiment_id == experiment_id,
+            checks.append(exists().where(r.c.experiment_id == experiment_id, run_visibility(),
                                          exists().where(s.c.run_id == r.c.id, mine)))
     row = conn.execute(select(*(check.label(f"m{i}") for i, check in enumerate(checks)))).one()
     return {name for name, present in zip(names, row, strict=True) if present}

@@ -15,33 +15,53 @@ from .filters import RunSelection
 from .records import ExperimentInfo, GroupBest, MetricPoint, RankedRun, RunInfo
 from .values import decode_hyperparameter, decode_metric
 from .values import hyperparameter_sort_key as _hp_sort_key
+from .visibility import Deleted, experiment_visibility, run_visibility
 from .writes import epoch_metrics as m
 from .writes import experiments as e
 from .writes import hyperparameters as h
 from .writes import run_metrics as s
+from .writes import run_tags as t
 from .writes import runs as r
 
 
-def experiments(conn: Connection) -> list[ExperimentInfo]:
+def experiments(conn: Connection, deleted: Deleted = False) -> list[ExperimentInfo]:
+    """Every visible experiment with its number of visible runs (``deleted=True``: deleted
+    experiments, and those holding deleted runs, with their deleted runs)."""
     counts = (
-        select(r.c.experiment_id, func.count().label("n")).group_by(r.c.experiment_id).subquery()
+        select(r.c.experiment_id, func.count().label("n")).where(run_visibility(deleted))
+        .group_by(r.c.experiment_id).subquery()
     )
     stmt = (
         select(e, func.coalesce(counts.c.n, 0).label("n"))
         .outerjoin(counts, counts.c.experiment_id == e.c.id)
         .order_by(e.c.created_at, e.c.id)
     )
+    if deleted:
+        stmt = stmt.where(experiment_visibility(True) | (counts.c.n > 0))
+    else:
+        stmt = stmt.where(experiment_visibility(deleted))
     return [
         ExperimentInfo(row.id, row.name, row.objective, row.direction, row.created_at, row.n)
         for row in conn.execute(stmt)
     ]
 
 
-def experiment(conn: Connection, name: str) -> ExperimentInfo:
-    """The experiment called ``name``, or ``NotFoundError`` listing the known ones."""
+def experiment(conn: Connection, name: str, deleted: Deleted = False) -> ExperimentInfo:
+    """The experiment called ``name``, or ``NotFoundError`` listing the known ones (and
+    saying so when it was deleted or renamed)."""
     row = conn.execute(select(e).where(e.c.name == name)).first()
+    if row is not None and deleted is not None and (row.deleted_at is not None) != deleted:
+        if deleted:
+            raise NotFoundError(f"experiment {name!r} is not deleted")
+        raise NotFoundError(f"experiment {name!r} is deleted: `tracker restore -e {name}` "
+                            "brings it back")
     if row is None:
-        known = conn.execute(select(e.c.name).order_by(e.c.name).limit(20)).scalars().all()
+        from .curation_sql import renamed_to
+
+        if (new := renamed_to(conn, name)) is not None:
+            raise NotFoundError(f"experiment {name!r} was renamed to {new!r}")
+        known = conn.execute(select(e.c.name).where(experiment_visibility())
+                             .order_by(e.c.name).limit(20)).scalars().all()
         hint = f" (known: {', '.join(known)})" if known else " (the database holds none yet)"
         raise NotFoundError(f"no experiment named {name!r}{hint}")
     return ExperimentInfo(row.id, row.name, row.objective, row.direction, row.created_at)
@@ -55,9 +75,9 @@ def runs(
     run_ids: Iterable[int] | None = None,
     stale_before: dt.datetime | None = None,
 ) -> list[RunInfo]:
-    """The selected runs (default: every run) in id order, each with its hyperparameters (two
-    statements in all). With ``stale_before``, a running run not seen since then has the
-    status ``stale``."""
+    """The selected runs (default: every visible run) in id order, each with its
+    hyperparameters and tags (three statements in all). With ``stale_before``, a running run
+    not seen since then has the status ``stale``."""
     stmt = (selection or RunSelection()).apply(_runs_select())
     if status is not None:
         if stale_before is not None:
@@ -69,12 +89,15 @@ def runs(
     rows = conn.execute(stmt.order_by(r.c.id)).all()
     if not rows:
         return []
-    hparams = hyperparameters_of(conn, stmt.with_only_columns(r.c.id))
-    return [_run_info(row, hparams.get(row.id, {}), stale_before) for row in rows]
+    ids = stmt.with_only_columns(r.c.id)
+    hparams, tags = hyperparameters_of(conn, ids), tags_of(conn, ids)
+    return [_run_info(row, hparams.get(row.id, {}), stale_before, tags.get(row.id))
+            for row in rows]
 
 
-def run(conn: Connection, ref: int | str, stale_before: dt.datetime | None = None) -> RunInfo:
-    """One run by id or by client key."""
+def run(conn: Connection, ref: int | str, stale_before: dt.datetime | None = None,
+        deleted: Deleted = False) -> RunInfo:
+    """One run by id or by client key (``deleted``: as ``RunSelection`` takes it)."""
     stmt = _runs_select()
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
         stmt = stmt.where(r.c.id == int(ref))
@@ -83,8 +106,15 @@ def run(conn: Connection, ref: int | str, stale_before: dt.datetime | None = Non
     row = conn.execute(stmt).first()
     if row is None:
         raise NotFoundError(f"no run {ref!r}")
-    hparams = hyperparameters_of(conn, select(r.c.id).where(r.c.id == row.id))
-    return _run_info(row, hparams.get(row.id, {}), stale_before)
+    gone = row.deleted_at is not None or row.experiment_deleted_at is not None
+    if deleted is not None and gone != deleted:
+        if deleted:
+            raise NotFoundError(f"run {ref!r} is not deleted")
+        raise NotFoundError(f"run {ref!r} is deleted: `tracker restore {ref}` brings it back "
+                            "(`tracker runs --deleted` lists deleted runs)")
+    ids = select(r.c.id).where(r.c.id == row.id)
+    hparams, tags = hyperparameters_of(conn, ids), tags_of(conn, ids)
+    return _run_info(row, hparams.get(row.id, {}), stale_before, tags.get(row.id))
 
 
 def history(conn: Connection, run_id: int, metric: str | None = None) -> list[MetricPoint]:
@@ -243,10 +273,13 @@ def _ordered(column, mode: str):
 
 
 def _runs_select() -> Select:
-    return select(r, e.c.name.label("experiment_name")).join(e, e.c.id == r.c.experiment_id)
+    return select(r, e.c.name.label("experiment_name"),
+                  e.c.deleted_at.label("experiment_deleted_at")).join(
+        e, e.c.id == r.c.experiment_id)
 
 
-def _run_info(row, hyperparameters: dict[str, Any], stale_before=None) -> RunInfo:
+def _run_info(row, hyperparameters: dict[str, Any], stale_before=None,
+              tags: dict[str, str] | None = None) -> RunInfo:
     return RunInfo(
         id=row.id,
         key=row.key,
@@ -265,7 +298,19 @@ def _run_info(row, hyperparameters: dict[str, Any], stale_before=None) -> RunInf
         heartbeat_at=row.heartbeat_at,
         source=row.source,
         history_complete=bool(row.history_complete),
+        tags=tags or {},
+        note=row.note,
+        deleted_at=row.deleted_at or row.experiment_deleted_at,
     )
+
+
+def tags_of(conn: Connection, run_ids: Select) -> dict[int, dict[str, str]]:
+    """Each run's tags (key -> text), for the runs whose ids ``run_ids`` selects."""
+    stmt = select(t.c.run_id, t.c.key, t.c.value).where(t.c.run_id.in_(run_ids))
+    result: dict[int, dict[str, str]] = {}
+    for run_id, key, value in conn.execute(stmt.order_by(t.c.run_id, t.c.key)):
+        result.setdefault(run_id, {})[key] = value
+    return result
 
 
 def hyperparameters_of(conn: Connection, run_ids: Select) -> dict[int, dict[str, Any]]:

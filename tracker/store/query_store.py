@@ -29,6 +29,7 @@ class QueryStore:
         *,
         where: Where = None,
         status: str | Sequence[str] | None = None,
+        deleted: bool = False,
     ) -> list[RunInfo]:
         """Runs in id order, optionally of one experiment, with a given status, and passing the
         filter ``where`` (compiled to SQL): an expression such as ``"learning_rate < 1e-3 and
@@ -37,6 +38,7 @@ class QueryStore:
 
         ``status`` is ``running``, ``completed``, ``failed``, ``invalid`` or ``stale`` (a
         running run without a heartbeat for ``stale_after``: its process probably died).
+        ``deleted=True`` lists the soft-deleted runs instead (hidden otherwise).
 
         >>> repo.runs("mnist", where="batch_size in (32, 64) and not (status == 'failed')")
         ... # doctest: +SKIP
@@ -44,7 +46,10 @@ class QueryStore:
         before = self._stale_before()
 
         def work(conn: Connection) -> list[RunInfo]:
-            selection = self._selection(conn, experiment, where, before)
+            found = None if experiment is None else queries.experiment(
+                conn, experiment, deleted=None if deleted else False)
+            selection = self._selection(conn, experiment, where, before, found=found,
+                                        deleted=deleted)
             return queries.runs(conn, selection, status=status, stale_before=before)
 
         return self._read(work)
@@ -80,14 +85,15 @@ class QueryStore:
 
     def _selection(self, conn: Connection, experiment: str | None, where: Where,
                    before: dt.datetime | None, modes: Mapping[str, str] | None = None,
-                   found: ExperimentInfo | None = None) -> RunSelection:
+                   found: ExperimentInfo | None = None,
+                   deleted: bool = False) -> RunSelection:
         if found is None and experiment is not None:
             found = queries.experiment(conn, experiment)
         modes = dict(modes or {})
         if found is not None and found.objective and found.direction:
             modes.setdefault(found.objective, found.direction)  # best.OBJECTIVE: no look-up
         return filters.select_runs(conn, found.id if found else None, experiment, where,
-                                   stale_before=before, modes=modes)
+                                   stale_before=before, modes=modes, deleted=deleted)
 
     def _ranking(self, conn: Connection, experiment: str | None, metric: str | None,
                  mode: str | None) -> tuple[ExperimentInfo | None, str, str]:

@@ -27,7 +27,8 @@ class RunInfo:
     ``status`` is ``running``, ``completed``, ``failed`` or ``invalid``. ``hyperparameters``
     maps names to typed values (``32`` stays an ``int``). ``source`` says what recorded it
     (``callback``, ``keras-tuner``, an importer); ``history_complete`` is False when only some
-    epochs are known (an import from files that keep only the best epoch).
+    epochs are known (an import from files that keep only the best epoch). ``tags`` (key ->
+    text) and ``note`` are the curator's labels; ``deleted_at`` is set on soft-deleted runs.
     """
 
     id: int
@@ -47,6 +48,9 @@ class RunInfo:
     heartbeat_at: dt.datetime | None = None
     source: str | None = None
     history_complete: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
+    deleted_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,7 @@ class RecordedNames:
     hyperparameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

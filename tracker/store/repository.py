@@ -19,9 +19,11 @@ from sqlalchemy.engine import URL
 
 from . import db, queries, schema, stale, writes
 from .bulk import BulkStore
+from .curation import CurationStore
 from .models import RunStatus
 from .query_store import QueryStore
 from .records import RunInfo
+from .tags import RUN, set_tags, tag_rows
 from .trial_store import TrialStore
 from .values import (
     check_mode,
@@ -36,7 +38,7 @@ MAX_ERROR_LENGTH = 20_000
 _FINAL_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value}
 
 
-class Repository(QueryStore, TrialStore, BulkStore):
+class Repository(QueryStore, TrialStore, BulkStore, CurationStore):
     """The tracking store at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``). The database must have been migrated (``tracker db upgrade``).
 
@@ -146,14 +148,17 @@ class Repository(QueryStore, TrialStore, BulkStore):
         started_at=None,
         source: str | None = None,
         history_complete: bool = True,
+        tags: Mapping[str, Any] | None = None,
     ) -> str:
-        """Record a new running run; returns its client key. Calling again with the same
-        ``key`` changes nothing (so a retried call never makes a duplicate)."""
+        """Record a new running run (with ``tags``, text labels); returns its client key.
+        Calling again with the same ``key`` changes nothing (so a retried call never makes a
+        duplicate)."""
         check_name(experiment, "experiment name")
         if direction is not None:
             check_mode(direction)
         key = key or str(uuid.uuid4())
         rows = hyperparameter_rows(hyperparameters or {})
+        labels = tag_rows(tags or {})
         started_at = started_at or writes.utcnow()
 
         def work(conn: Connection) -> int:
@@ -173,6 +178,7 @@ class Repository(QueryStore, TrialStore, BulkStore):
                 history_complete=history_complete,
             )
             writes.upsert_hyperparameters(conn, run_id, rows)
+            set_tags(conn, RUN, [run_id], labels)
             return run_id
 
         self._write(work)

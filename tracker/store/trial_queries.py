@@ -15,17 +15,20 @@ from sqlalchemy import Connection, func, select
 from .filters import RunSelection
 from .queries import hyperparameters_of
 from .records import TrialSummary
-from .writes import experiments as e
+from .visibility import run_visibility
+from .writes import find_experiment
 from .writes import run_metrics as s
 from .writes import runs as r
 
 
 def next_attempt(conn: Connection, experiment: str, trial_id: str) -> int:
     """0 for a trial never started in ``experiment``, else one more than its latest attempt."""
+    found = find_experiment(conn, experiment)  # by name or former name (renamed)
+    if found is None:
+        return 0
     latest = conn.execute(
-        select(func.max(r.c.attempt))
-        .join(e, e.c.id == r.c.experiment_id)
-        .where(e.c.name == experiment, r.c.trial_id == trial_id)
+        select(func.max(r.c.attempt)).where(r.c.experiment_id == found.id,
+                                            r.c.trial_id == trial_id)
     ).scalar()
     return 0 if latest is None else latest + 1
 
@@ -118,7 +121,7 @@ def _latest_attempt_runs(experiment_id: int):
             r.c.worker,
             func.max(r.c.attempt).over(partition_by=r.c.trial_id).label("latest"),
         )
-        .where(r.c.experiment_id == experiment_id, r.c.trial_id.is_not(None))
+        .where(r.c.experiment_id == experiment_id, r.c.trial_id.is_not(None), run_visibility())
         .subquery()
     )
     return (

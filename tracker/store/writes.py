@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from ..errors import NotFoundError
 from . import dialects
@@ -15,10 +15,12 @@ from .models import (
     BatchMetric,
     EpochMetric,
     Experiment,
+    ExperimentAlias,
     Hyperparameter,
     Run,
     RunMetric,
     RunStatus,
+    RunTag,
 )
 
 experiments = Experiment.__table__
@@ -27,6 +29,8 @@ hyperparameters = Hyperparameter.__table__
 epoch_metrics = EpochMetric.__table__
 batch_metrics = BatchMetric.__table__
 run_metrics = RunMetric.__table__  # kept by database triggers: never written here
+run_tags = RunTag.__table__
+experiment_aliases = ExperimentAlias.__table__
 
 
 def utcnow() -> dt.datetime:
@@ -36,17 +40,18 @@ def utcnow() -> dt.datetime:
 def ensure_experiment(
     conn: Connection, name: str, objective: str | None = None, direction: str | None = None
 ) -> int:
-    """The id of the experiment called ``name``, created if needed; fills in an objective the
-    experiment does not have yet."""
-    dialect = conn.dialect.name
-    conn.execute(
-        dialects.insert_ignore(dialect, experiments, ["name"]).values(
-            name=name, objective=objective, direction=direction, created_at=utcnow()
+    """The id of the experiment called ``name`` (or formerly so), created if needed; fills in
+    an objective the experiment does not have yet."""
+    # Looked up first, by name or former name (a renamed experiment): a sweep still writing
+    # under the old name keeps writing into it, and the common case is one statement.
+    row = find_experiment(conn, name)
+    if row is None:
+        conn.execute(
+            dialects.insert_ignore(conn.dialect.name, experiments, ["name"]).values(
+                name=name, objective=objective, direction=direction, created_at=utcnow()
+            )
         )
-    )
-    row = conn.execute(
-        select(experiments.c.id, experiments.c.objective).where(experiments.c.name == name)
-    ).one()
+        row = find_experiment(conn, name)
     if objective is not None and row.objective is None:
         conn.execute(
             update(experiments)
@@ -54,6 +59,19 @@ def ensure_experiment(
             .values(objective=objective, direction=direction)
         )
     return row.id
+
+
+def find_experiment(conn: Connection, name: str):
+    """``(id, objective)`` of the experiment called ``name``, else of the one formerly called
+    so (renamed), else None: one statement."""
+    former = select(experiment_aliases.c.experiment_id).where(experiment_aliases.c.name == name)
+    stmt = (
+        select(experiments.c.id, experiments.c.objective)
+        .where(or_(experiments.c.name == name, experiments.c.id.in_(former)))
+        .order_by((experiments.c.name == name).desc())
+        .limit(1)
+    )
+    return conn.execute(stmt).first()
 
 
 def insert_run(conn: Connection, *, key: str, experiment_id: int, **fields: Any) -> int:

@@ -23,6 +23,7 @@ import keras
 from ..capture.recorder import RunRecorder, check_label
 from ..errors import SchemaError, TrackingWarning
 from ..store.db import mask_text, mask_url, resolve_url
+from ..store.tags import tag_rows
 from .batches import BatchRecorder
 
 _ON_ERROR = ("warn", "raise")
@@ -70,6 +71,9 @@ class TrackingCallback(keras.callbacks.Callback):
     A database that was never migrated raises ``SchemaError`` when training starts, whatever
     ``on_error`` says: nothing would ever be recorded.
 
+    ``tags`` (text labels such as ``{"stage": "baseline"}``) go on the run, as
+    ``Repository.tag`` puts them.
+
     ``log_every_n_batches=N`` also records the metrics of every N-th training batch (table
     ``batch_metrics``, read with ``Repository.batch_history``). The training loop only appends
     to a buffer; a background thread writes it in bulk, and the last points are written when
@@ -86,6 +90,7 @@ class TrackingCallback(keras.callbacks.Callback):
         *,
         experiment: str = "default",
         hyperparameters: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
         run_name: str | None = None,
         on_error: str = "warn",
         log_every_n_batches: int | None = None,
@@ -106,6 +111,8 @@ class TrackingCallback(keras.callbacks.Callback):
         self._url = resolve_url(url)
         self.experiment = check_label(experiment, "experiment name")
         self.hyperparameters = dict(hyperparameters or {})
+        self.tags = dict(tags or {})
+        tag_rows(self.tags)  # a bad tag is an error here, before training
         self.run_name = check_label(run_name, "run name")
         self.on_error = on_error
         self.journal_dir = journal_dir
@@ -175,8 +182,10 @@ class TrackingCallback(keras.callbacks.Callback):
         # does not answer is waited for a fraction of a second only.
         self._recorder.check_schema(wait=SCHEMA_WAIT_S)
         hyperparameters = {**self._learn_hyperparameters(), **self.hyperparameters}
+        extra = {"tags": self.tags} if self.tags else {}
         self.run_key = self._recorder.start_run(
-            self.experiment, hyperparameters=hyperparameters, name=self.run_name, source="callback"
+            self.experiment, hyperparameters=hyperparameters, name=self.run_name,
+            source="callback", **extra,
         )
         self._guard_training_step()
         _open_callbacks.add(self)

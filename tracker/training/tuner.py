@@ -27,11 +27,13 @@ import inspect
 import logging
 import traceback
 import warnings
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from ..errors import SchemaError, TrackingWarning
 from ..store.db import resolve_url
 from ..store.repository import Repository
+from ..store.tags import tag_rows
 from .tuner_recorder import ExecutionCallback, TrialRecorder, Verdict
 
 T = TypeVar("T")
@@ -40,7 +42,8 @@ _ATTRIBUTE = "_sweep_tracker"
 log = logging.getLogger("tracker")
 
 
-def track(tuner: T, url: str | None = None, *, experiment: str | None = None) -> T:
+def track(tuner: T, url: str | None = None, *, experiment: str | None = None,
+          tags: Mapping[str, Any] | None = None) -> T:
     """Record every trial of ``tuner`` (any keras-tuner tuner, including your own subclass)
     into the database at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``), and return the same tuner.
@@ -49,7 +52,8 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None) ->
     project name) with its trial id, execution index, retry attempt and worker, the trial's
     final hyperparameters (including those ``HyperModel.fit`` declares), every epoch's
     metrics, keras-tuner's status (``completed``, ``invalid``, ``failed`` with the error) and
-    the trial's score. The experiment's objective and direction are the oracle's.
+    the trial's score. The experiment's objective and direction are the oracle's. ``tags``
+    (text labels, e.g. ``{"stage": "baseline"}``) go on every run.
 
     A database problem never fails a trial: it is reported once as a ``TrackingWarning`` and
     the records are written when the database answers again. A database that was never
@@ -67,6 +71,7 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None) ->
             f"track() expects a keras-tuner tuner (RandomSearch, Hyperband, ...), "
             f"not {type(tuner).__name__}"
         )
+    tag_rows(tags or {})  # a bad tag is an error now, not a warning per trial
     resolved = resolve_url(url).render_as_string(hide_password=False)
     objective = getattr(tuner.oracle, "objective", None)
     direction = getattr(objective, "direction", None)
@@ -76,6 +81,7 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None) ->
         objective=getattr(objective, "name", None),
         direction=direction if direction in ("min", "max") else None,
         worker=getattr(tuner, "tuner_id", None),
+        tags=tags,
     )
     _check_database(recorder.repository())
     already = getattr(tuner, _ATTRIBUTE, None) is not None

@@ -15,6 +15,7 @@ import logging
 import uuid
 import warnings
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,8 +62,10 @@ class TrialRecorder:
         objective: str | None,
         direction: str | None,
         worker: str | None,
+        tags: Mapping[str, Any] | None = None,
     ) -> None:
         self.url = url
+        self.tags = dict(tags or {})
         self.experiment = experiment
         self.objective = objective
         self.direction = direction
@@ -139,6 +142,8 @@ class TrialRecorder:
             "source": SOURCE,
             "started_at": writes.utcnow(),
         }
+        if self.tags:
+            kwargs["tags"] = self.tags
         current.keys.append(key)
         self._outbox.submit(Op("start_run", (self.experiment,), kwargs))
         self._outbox.open_run(key)  # heartbeats until it ends
