@@ -189,6 +189,11 @@ def test_an_untrusted_log_folder_imports_what_it_can(url, summaries, tmp_path):
     shutil.copy(one, outside / one.name)
     (logdir / "linked").mkdir()
     (logdir / "linked" / one.name).symlink_to(outside / one.name)
+    from tracker.importers import tensorboard_reader
+
+    (logdir / "huge").mkdir()
+    with open(logdir / "huge" / one.name, "w") as file:  # sparse: no disk used
+        file.truncate(tensorboard_reader.MAX_EVENT_FILE_BYTES + 1)
     deep = logdir / ("d" * 200) / ("e" * 200)  # a run name the schema cannot hold
     deep.mkdir(parents=True)
     shutil.copy(one, deep / one.name)
@@ -196,7 +201,7 @@ def test_an_untrusted_log_folder_imports_what_it_can(url, summaries, tmp_path):
     assert out.code == 0, out.err
     err = " ".join(out.err.split())
     assert "not a regular file" in err and "symbolic link out of the log folder" in err
-    assert "run not imported" in err and "run name" in err
+    assert "run not imported" in err and "run name" in err and "over the limit of" in err
     repo = Repository(url)
     assert sorted(r.name for r in repo.runs("sweep")) == sorted(KNOWN)
     result = import_tensorboard(repo, logdir, follow_symlinks=True)

@@ -24,6 +24,9 @@ from .folder import refusal
 
 KERAS_ROLES = {"train": "", "validation": "val_"}
 _PER_STEP = re.compile(r"^(batch_|evaluation_.*_vs_iterations$)")
+# Event files stream (memory stays flat) but take time: beyond this, one is surely not a
+# sweep's scalars (images, profiles...) and is skipped with a message.
+MAX_EVENT_FILE_BYTES = 4 * 2**30
 _STATUS_FAILURE = 2  # tensorboard.plugins.hparams.api_pb2.STATUS_FAILURE
 
 
@@ -66,15 +69,16 @@ def use_tensorflow_free_reader() -> None:
 def find_runs(logdir: Path, *, follow_symlinks: bool = False,
               skipped: list[tuple[str, str]] | None = None) -> list[RunLog]:
     """Every run directory under ``logdir`` (itself included), in path order. Event files that
-    are not regular files (FIFOs, devices) or that link out of ``logdir`` (unless
-    ``follow_symlinks``) are left out, each added to ``skipped`` as (file, why)."""
+    are not regular files (FIFOs, devices), that link out of ``logdir`` (unless
+    ``follow_symlinks``) or are over ``MAX_EVENT_FILE_BYTES`` are left out, each added to
+    ``skipped`` as (file, why)."""
     runs: dict[Path, RunLog] = {}
     logdir = logdir.resolve()
     for folder, _, names in sorted(os.walk(logdir, followlinks=follow_symlinks)):
         events = []
         for name in sorted(n for n in names if "tfevents" in n):
             why = refusal(Path(folder) / name, logdir, follow_symlinks=follow_symlinks,
-                          where="log folder")
+                          max_bytes=MAX_EVENT_FILE_BYTES, where="log folder")
             if why is None:
                 events.append(name)
             elif skipped is not None:
