@@ -117,7 +117,7 @@ def test_a_run_deleted_while_it_trains_stays_deleted(url, journal_dir):
     writer.append(Op("start_run", ("live",), {"key": key, "hyperparameters": {"units": 8}}))
     for epoch in range(EPOCHS * 3):
         writer.append(Op("log_epoch", (key, epoch, _metrics(epoch))))
-    writer.append(Op("finish_run", (key,), {}))
+    writer.append(Op("finish_run", (key, "completed"), {}))
     writer.close()
     [result] = [r for r in sync(url, journal_dir=journal_dir) if r.path == writer.path]
     assert (result.written, result.deleted, result.problem) == (EPOCHS * 3 + 2, 1, None)

@@ -103,6 +103,10 @@ def _names(values_are: Callable[[str, Any], None]) -> Callable[[str, Any], None]
     return check
 
 
+def _optional(check: Callable[[str, Any], None]) -> Callable[[str, Any], None]:
+    return lambda field, value: None if value is None else check(field, value)
+
+
 _key = _text(KEY_LENGTH)
 _label = _text(MAX_NAME_LENGTH, optional=True)
 
@@ -123,6 +127,7 @@ _SPECS: dict[str, tuple[tuple[tuple[str, Callable], ...], dict[str, Callable], f
             "objective": _label,
             "direction": _one_of(frozenset({"min", "max"}), optional=True),
             "history_complete": _flag,
+            "tags": _optional(_names(_plain)),
         },
         frozenset({"key"}),
     ),
