@@ -21,6 +21,7 @@ from ..errors import NotFoundError
 from . import db, queries, schema, stale, writes
 from .bulk import BulkStore
 from .models import RunStatus
+from .pruning_store import PruningStore
 from .query_store import QueryStore
 from .records import RunInfo
 from .trial_store import TrialStore
@@ -37,7 +38,7 @@ MAX_ERROR_LENGTH = 20_000
 _FINAL_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value}
 
 
-class Repository(QueryStore, TrialStore, BulkStore):
+class Repository(QueryStore, TrialStore, BulkStore, PruningStore):
     """The tracking store at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``). The database must have been migrated (``tracker db upgrade``).
 
