@@ -13,8 +13,8 @@ from tracker import Repository
 from tracker.store import db, schema
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support" / "assets"))
-from make_0001_db import fill  # noqa: E402
-from test_epoch_bests import recomputed, stored  # noqa: E402
+from make_0001_db import fill
+from test_epoch_bests import recomputed, stored
 
 BEFORE = "0003"
 
