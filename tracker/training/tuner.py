@@ -23,6 +23,7 @@ import warnings
 from typing import Any, TypeVar
 
 from ..errors import SchemaError, TrackingWarning
+from ..pruning import PercentilePruner
 from ..store.db import resolve_url
 from ..store.repository import Repository
 from .tuner_recorder import ExecutionCallback, TrialRecorder, Verdict
@@ -32,7 +33,9 @@ _STATUSES = {"COMPLETED": "completed", "INVALID": "invalid", "FAILED": "failed"}
 _ATTRIBUTE = "_sweep_tracker"
 
 
-def track(tuner: T, url: str | None = None, *, experiment: str | None = None) -> T:
+def track(
+    tuner: T, url: str | None = None, *, experiment: str | None = None, pruner=None
+) -> T:
     """Record every trial of ``tuner`` (any keras-tuner tuner, including your own subclass)
     into the database at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``), and return the same tuner.
@@ -47,6 +50,11 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None) ->
     the records are written when the database answers again. A database that was never
     migrated raises ``SchemaError`` here, before the search starts.
 
+    ``pruner=MedianPruner()`` (``tracker.pruning``) stops executions whose best objective value
+    so far is worse than the median of the other runs (of every worker) up to the same epoch;
+    they are recorded ``pruned`` with keras-tuner's own score (keras-tuner still sees a
+    completed trial, scored on the epochs it trained).
+
     >>> tuner = track(kt.RandomSearch(build_model, objective="val_accuracy",
     ...                               max_trials=20, project_name="mnist"),
     ...               "sqlite:///tracker.db")                           # doctest: +SKIP
@@ -59,6 +67,8 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None) ->
             f"track() expects a keras-tuner tuner (RandomSearch, Hyperband, ...), "
             f"not {type(tuner).__name__}"
         )
+    if pruner is not None and not isinstance(pruner, PercentilePruner):
+        raise TypeError(f"pruner must be a tracker.pruning pruner, not {pruner!r}")
     resolved = resolve_url(url).render_as_string(hide_password=False)
     objective = getattr(tuner.oracle, "objective", None)
     direction = getattr(objective, "direction", None)
@@ -68,6 +78,7 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None) ->
         objective=getattr(objective, "name", None),
         direction=direction if direction in ("min", "max") else None,
         worker=getattr(tuner, "tuner_id", None),
+        pruner=pruner,
     )
     _check_database(recorder.repository())
     already = getattr(tuner, _ATTRIBUTE, None) is not None

@@ -22,6 +22,7 @@ import keras
 
 from ..capture.outbox import Op, outbox_for
 from ..errors import TrackingWarning
+from ..pruning import PercentilePruner, PruningSession
 from ..store import writes
 from ..store.repository import Repository
 from ..store.values import plain_hyperparameters, plain_metrics
@@ -60,8 +61,11 @@ class TrialRecorder:
         objective: str | None,
         direction: str | None,
         worker: str | None,
+        pruner: PercentilePruner | None = None,
     ) -> None:
         self.url = url
+        self.pruner = pruner
+        self._pruned: set[str] = set()
         self.experiment = experiment
         self.objective = objective
         self.direction = direction
@@ -118,6 +122,18 @@ class TrialRecorder:
         metrics, _ = plain_metrics(logs or {}, epoch, stacklevel=3)
         self._outbox.submit(Op("log_epoch", (key, int(epoch), metrics), {"at": writes.utcnow()}))
 
+    def pruning_session(self, key: str) -> PruningSession | None:
+        """The pruning of execution ``key``, when the tuner was tracked with a pruner."""
+        if self.pruner is None:
+            return None
+
+        def pruned(epoch: int, threshold: float) -> None:
+            self._pruned.add(key)
+            self._outbox.submit(Op("record_pruning", (key, int(epoch), float(threshold))))
+
+        return PruningSession(self.pruner, self.url, self.experiment, key, metric=self.objective,
+                              direction=self.direction, on_prune=pruned)
+
     def execution_ended(self, key: str) -> None:
         if self._current is not None:
             self._current.ended[key] = writes.utcnow()
@@ -152,11 +168,14 @@ class TrialRecorder:
             self._start_run(current)
         values = _values(current.trial)
         for key in current.keys:
+            # A pruned execution keeps keras-tuner's score; failed or invalid stay so.
+            pruned = key in self._pruned and verdict.status == "completed"
+            self._pruned.discard(key)
             self._outbox.submit(Op("log_hyperparameters", (key, values)))
             self._outbox.submit(
                 Op(
                     "finish_run",
-                    (key, verdict.status),
+                    (key, "pruned" if pruned else verdict.status),
                     {
                         "error": verdict.error,
                         "score": verdict.score,
@@ -200,18 +219,25 @@ class ExecutionCallback(keras.callbacks.Callback):
         super().__init__()
         self._recorder = recorder
         self._key: str | None = None
+        self._pruning: PruningSession | None = None
 
     def __deepcopy__(self, memo: dict) -> ExecutionCallback:
         return type(self)(self._recorder)
 
     def on_train_begin(self, logs=None) -> None:
         self._key = self._safely(self._recorder.execution_started)
+        if self._key is not None:
+            self._pruning = self._safely(self._recorder.pruning_session, self._key)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         if self._key is not None:
             self._safely(self._recorder.epoch_ended, self._key, epoch, logs)
+            if self._pruning is not None and self._pruning.after_epoch(epoch, logs):
+                self.model.stop_training = True
 
     def on_train_end(self, logs=None) -> None:
+        if self._pruning is not None:
+            self._pruning.close()
         if self._key is not None:
             self._safely(self._recorder.execution_ended, self._key)
 
