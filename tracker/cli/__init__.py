@@ -55,6 +55,7 @@ def _register() -> None:
         import_commands,
         importance_command,
         plot_commands,
+        pruning_command,
         query_commands,
         reliability_commands,
         trial_commands,
@@ -63,6 +64,7 @@ def _register() -> None:
     query_commands.register(app)
     app.command()(trial_commands.trials)
     app.command()(importance_command.importance)
+    app.command("prune-stats")(pruning_command.prune_stats)
     analysis_commands.register(app)
     reliability_commands.register(app)
     app.command()(demo_command.demo)

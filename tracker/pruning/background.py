@@ -70,7 +70,7 @@ def _serve(requests: queue.SimpleQueue) -> None:
             continue
         try:
             result = work(*args)
-        except BaseException as exc:  # noqa: BLE001 - a query never takes the thread down
+        except BaseException as exc:  # a query never takes the thread down
             log.debug("tracking: pruning query failed: %r", exc)
             result = None
         future.set_result(result)
