@@ -59,7 +59,7 @@ def test_warmup_and_interval_choose_the_judged_epochs():
     assert [pruner.next_judged(e) for e in (0, 3, 5, 6)] == [2, 5, 5, 8]
 
 
-def test_bests_up_to_counts_ended_runs_and_running_runs_that_reached_the_epoch(url):
+def test_bests_up_to_counts_the_runs_that_reached_the_epoch(url):
     repo = Repository(url)
     curves(repo, "sweep", {"a": [0.5, 0.9, 0.7], "b": [0.6, 0.4]})
     curves(repo, "sweep", {"failed": [0.99, 0.99]}, status="failed")
@@ -70,6 +70,8 @@ def test_bests_up_to_counts_ended_runs_and_running_runs_that_reached_the_epoch(u
         [0.1, 0.3, 0.5, 0.6, 0.8]
     assert sorted(repo.bests_up_to("sweep", "val_accuracy", 1, direction="max")) == \
         [0.2, 0.35, 0.6, 0.9]  # "short" has not reached epoch 1
+    assert sorted(repo.bests_up_to("sweep", "val_accuracy", 2, direction="max")) == \
+        [0.9, 0.95]  # nor have "b" and "pruned" reached epoch 2
     assert sorted(repo.bests_up_to("sweep", "loss", 1, direction="min",
                                    exclude_key=running["long"])) == pytest.approx([0.1, 0.4, 0.65])
 

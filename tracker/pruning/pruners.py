@@ -32,8 +32,9 @@ class PercentilePruner:
 
     As in Optuna, ``percentile=25`` keeps the runs in the best 25 % (a run must be at least as
     good as the 25th percentile of the others when lower is better, the 75th when higher is);
-    ``50`` is the median rule. The other runs are the experiment's completed and pruned runs
-    and its running runs that reached the epoch, of every worker, as the database holds them.
+    ``50`` is the median rule. The other runs are the experiment's completed, running and
+    pruned runs of every worker that reached the epoch (a run stopped before it has no best
+    "up to" it), as the database holds them.
 
     * ``metric``: the value compared (default: the experiment's objective; for a plain
       ``TrackingCallback`` without one, ``val_loss`` when the logs have it, else ``loss``);

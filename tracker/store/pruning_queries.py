@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, select, update
 
 from . import names, queries
 from .models import EpochBest, Experiment, Hyperparameter, Run, RunMetric, RunStatus
@@ -16,8 +16,9 @@ b = EpochBest.__table__
 rm = RunMetric.__table__
 hp = Hyperparameter.__table__
 
-# The runs whose curves count for the threshold (running ones only once they reached the epoch).
-_ENDED = (RunStatus.COMPLETED.value, RunStatus.PRUNED.value)
+# The runs whose curves count for the threshold, once they reached the epoch judged: a run that
+# stopped before it (pruned, or ended early) has no best "up to" that epoch.
+_COUNTED = (RunStatus.COMPLETED.value, RunStatus.RUNNING.value, RunStatus.PRUNED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +72,11 @@ def bests_up_to(
     stmt = (
         select(best)
         .select_from(r.join(e, e.c.id == r.c.experiment_id))
-        .outerjoin(rm, and_(rm.c.run_id == r.c.id, rm.c.name == metric))
+        .join(rm, and_(rm.c.run_id == r.c.id, rm.c.name == metric))
         .where(
             e.c.name == experiment,
-            or_(
-                r.c.status.in_(_ENDED),
-                and_(r.c.status == RunStatus.RUNNING.value, rm.c.last_epoch >= epoch),
-            ),
+            r.c.status.in_(_COUNTED),
+            rm.c.last_epoch >= epoch,
         )
     )
     if exclude_key is not None:

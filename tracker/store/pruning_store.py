@@ -31,9 +31,10 @@ class PruningStore:
         exclude_key: str | None = None,
     ) -> list[float]:
         """The best finite ``metric`` (``direction`` ``max`` or ``min``) over epochs
-        ``<= epoch`` of every run of ``experiment`` that counts for pruning: completed and
-        pruned runs, and running runs that reached ``epoch``, except ``exclude_key``. One
-        index seek per run (table ``epoch_bests``), whatever the number of epochs.
+        ``<= epoch`` of every run of ``experiment`` that counts for pruning: completed,
+        running and pruned runs that reached ``epoch`` (a run that stopped before has no best
+        "up to" it), except ``exclude_key``. One index seek per run (table ``epoch_bests``),
+        whatever the number of epochs.
 
         >>> repo.bests_up_to("mnist", "val_accuracy", 3, direction="max")  # doctest: +SKIP
         [0.91, 0.88, 0.42]
