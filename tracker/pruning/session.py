@@ -70,7 +70,9 @@ class PruningSession:
         self._ahead: tuple[int, Future] | None = None
         self._late: tuple[int, float | None, float | None, Future] | None = None
         first = pruner.next_judged(0)
-        self._ahead = (first, self._ask(first))
+        # Without a metric yet (a plain fit: the experiment's objective, else the logs' val_loss
+        # or loss), the first threshold is asked once the first epoch's logs are seen.
+        self._ahead = (first, self._ask(first)) if self.metric is not None else None
 
     # -- training thread --------------------------------------------------------------------
 
@@ -102,14 +104,16 @@ class PruningSession:
                     return True
             else:  # more than one epoch late: dropped
                 future.cancel()
-        ahead = self._ahead
-        if ahead is not None and ahead[0] == epoch:
-            self._ahead = None
-            if ahead[1].done():
-                if self._judge(epoch, self._high, self._low, ahead[1].result()):
-                    return True
-            else:
-                self._late = (epoch, self._high, self._low, ahead[1])
+        if self.pruner.judges(epoch):
+            ahead = self._ahead
+            if ahead is not None and ahead[0] == epoch:
+                self._ahead, future = None, ahead[1]
+            else:  # not asked in advance: the metric was not known before the first epoch
+                future = self._ask(epoch)
+            if not future.done():
+                self._late = (epoch, self._high, self._low, future)
+            elif self._judge(epoch, self._high, self._low, future.result()):
+                return True
         following = self.pruner.next_judged(epoch + 1)
         if self._ahead is None or self._ahead[0] != following:
             if self._ahead is not None:
