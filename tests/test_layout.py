@@ -79,6 +79,8 @@ README_IMPORTS = [
     ("tracker.importers.tensorboard", "import_tensorboard"),
     ("tracker.importers.keras_tuner", "import_keras_tuner"),
     ("tracker.store", "Repository"),
+    ("tracker.pruning", "MedianPruner"),
+    ("tracker.pruning", "PercentilePruner"),
 ]
 
 
