@@ -62,3 +62,20 @@ def test_pruned_runs_are_recorded_with_keras_tuners_score(searches):
     assert not stats.best_pruned
     summaries = {t.trial_id: t.status for t in repo.trials("pruned")}
     assert set(summaries.values()) == {"completed", "pruned"}
+
+
+def test_pruned_runs_show_in_frames_the_report_and_the_cli(searches):
+    from cli_helpers import run_cli
+    from tracker.report import build_report
+
+    url, _, pruned = searches
+    repo = Repository(url)
+    frame = repo.to_dataframe(experiment="pruned")
+    assert set(frame["status"]) == {"completed", "pruned"}
+    html = build_report(repo, experiment="pruned")
+    assert "epochs saved; best run not pruned" in html
+    out = run_cli("prune-stats", "-e", "pruned", "--url", url, "-f", "json")
+    assert out.code == 0, out.err
+    assert f'"epochs_trained": {pruned.epochs}' in out.out
+    runs = run_cli("runs", "-e", "pruned", "--status", "pruned", "--url", url, "-f", "json")
+    assert runs.code == 0 and '"status": "pruned"' in runs.out

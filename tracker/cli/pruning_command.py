@@ -28,10 +28,10 @@ def prune_stats(
     show([{
         "runs": stats.runs,
         "pruned": stats.pruned,
-        "epochs trained": stats.epochs_trained,
-        "epochs saved": stats.epochs_saved,
+        "epochs_trained": stats.epochs_trained,
+        "epochs_saved": stats.epochs_saved,
         "saved": f"{stats.saved_fraction:.0%}",
-        "best run": stats.best_run,
-        f"best {stats.metric}": stats.best_value,
-        "best was pruned": stats.best_pruned,
+        "best_run": stats.best_run,
+        f"best_{stats.metric}": stats.best_value,
+        "best_was_pruned": stats.best_pruned,
     }], title=f"Pruning in {experiment} ({stats.metric}, {stats.direction})", fmt=fmt)
