@@ -11,6 +11,7 @@ tracking never fails a trial.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import uuid
 import warnings
@@ -65,6 +66,7 @@ class TrialRecorder:
     ) -> None:
         self.url = url
         self.pruner = pruner
+        self._pruning: dict[str, PruningSession] = {}  # open executions' pruning, by run key
         self._pruned: set[str] = set()
         self.experiment = experiment
         self.objective = objective
@@ -118,23 +120,17 @@ class TrialRecorder:
             return None
         return self._start_run(current)
 
-    def epoch_ended(self, key: str, epoch: int, logs) -> None:
+    def epoch_ended(self, key: str, epoch: int, logs) -> bool:
+        """Record the epoch; True when the pruner says to stop the execution."""
         metrics, _ = plain_metrics(logs or {}, epoch, stacklevel=3)
         self._outbox.submit(Op("log_epoch", (key, int(epoch), metrics), {"at": writes.utcnow()}))
-
-    def pruning_session(self, key: str) -> PruningSession | None:
-        """The pruning of execution ``key``, when the tuner was tracked with a pruner."""
-        if self.pruner is None:
-            return None
-
-        def pruned(epoch: int, threshold: float) -> None:
-            self._pruned.add(key)
-            self._outbox.submit(Op("record_pruning", (key, int(epoch), float(threshold))))
-
-        return PruningSession(self.pruner, self.url, self.experiment, key, metric=self.objective,
-                              direction=self.direction, on_prune=pruned)
+        pruning = self._pruning.get(key)
+        return pruning is not None and pruning.after_epoch(epoch, logs)
 
     def execution_ended(self, key: str) -> None:
+        pruning = self._pruning.pop(key, None)
+        if pruning is not None:
+            pruning.close()
         if self._current is not None:
             self._current.ended[key] = writes.utcnow()
 
@@ -157,7 +153,16 @@ class TrialRecorder:
         current.keys.append(key)
         self._outbox.submit(Op("start_run", (self.experiment,), kwargs))
         self._outbox.open_run(key)  # heartbeats until it ends
+        if self.pruner is not None:
+            self._pruning[key] = PruningSession(
+                self.pruner, self.url, self.experiment, key, metric=self.objective,
+                direction=self.direction, on_prune=functools.partial(self._pruned_at, key),
+            )
         return key
+
+    def _pruned_at(self, key: str, epoch: int, threshold: float) -> None:
+        self._pruned.add(key)
+        self._outbox.submit(Op("record_pruning", (key, int(epoch), float(threshold))))
 
     def _close(self, verdict: Verdict) -> None:
         current, self._current = self._current, None
@@ -219,25 +224,19 @@ class ExecutionCallback(keras.callbacks.Callback):
         super().__init__()
         self._recorder = recorder
         self._key: str | None = None
-        self._pruning: PruningSession | None = None
 
     def __deepcopy__(self, memo: dict) -> ExecutionCallback:
         return type(self)(self._recorder)
 
     def on_train_begin(self, logs=None) -> None:
         self._key = self._safely(self._recorder.execution_started)
-        if self._key is not None:
-            self._pruning = self._safely(self._recorder.pruning_session, self._key)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         if self._key is not None:
-            self._safely(self._recorder.epoch_ended, self._key, epoch, logs)
-            if self._pruning is not None and self._pruning.after_epoch(epoch, logs):
-                self.model.stop_training = True
+            if self._safely(self._recorder.epoch_ended, self._key, epoch, logs):
+                self.model.stop_training = True  # pruned
 
     def on_train_end(self, logs=None) -> None:
-        if self._pruning is not None:
-            self._pruning.close()
         if self._key is not None:
             self._safely(self._recorder.execution_ended, self._key)
 
