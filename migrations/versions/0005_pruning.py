@@ -14,8 +14,8 @@
     and raises/lowers the later rows (none, when epochs arrive in order); a changed value
     recomputes the rows from that epoch on.
   - PostgreSQL, statement triggers over transition tables: the pairs touched are recomputed from
-    their first touched epoch with a running window, one set-based statement per write
-    (a ``COPY`` of 500,000 rows is one pass).
+    their first touched epoch with a running window seeded by the stored best before it, one
+    set-based statement per write (a ``COPY`` of 500,000 rows is one pass).
 
 Revision ID: 0005
 Revises: 0003
@@ -74,21 +74,28 @@ END
 
 # -- PostgreSQL: statement triggers over transition tables -----------------------------------
 
+# Each (run, metric) touched is recomputed from its first touched epoch on, seeded with the best
+# stored for the epoch before it (one seek): an epoch written in order costs one row, not E.
 _PG_FUNCTION = """
 CREATE FUNCTION tracker_epoch_bests_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO epoch_bests AS b (run_id, name, epoch, high, low)
-  SELECT w.run_id, w.name, w.epoch, w.high, w.low
+  SELECT m.run_id, m.name, m.epoch,
+         greatest(s.seed_high, max(m.value) OVER running),
+         least(s.seed_low, min(m.value) OVER running)
   FROM (
-    SELECT m.run_id, m.name, m.epoch, c.first_epoch,
-           max(m.value) OVER running AS high, min(m.value) OVER running AS low
+    SELECT t.run_id, t.name, t.first_epoch, p.high AS seed_high, p.low AS seed_low
     FROM (SELECT run_id, name, min(epoch) AS first_epoch FROM new_rows
-          GROUP BY run_id, name) c
-    JOIN epoch_metrics m ON m.run_id = c.run_id AND m.name = c.name
-    WINDOW running AS (PARTITION BY m.run_id, m.name ORDER BY m.epoch
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-  ) w
-  WHERE w.epoch >= w.first_epoch
+          GROUP BY run_id, name) t
+    LEFT JOIN LATERAL (
+      SELECT e.high, e.low FROM epoch_bests e
+      WHERE e.run_id = t.run_id AND e.name = t.name AND e.epoch < t.first_epoch
+      ORDER BY e.epoch DESC LIMIT 1
+    ) p ON true
+  ) s
+  JOIN epoch_metrics m ON m.run_id = s.run_id AND m.name = s.name AND m.epoch >= s.first_epoch
+  WINDOW running AS (PARTITION BY m.run_id, m.name ORDER BY m.epoch
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
   ON CONFLICT (run_id, name, epoch) DO UPDATE SET high = excluded.high, low = excluded.low
   WHERE b.high IS DISTINCT FROM excluded.high OR b.low IS DISTINCT FROM excluded.low;
   RETURN NULL;
