@@ -30,6 +30,7 @@ from . import (
     bench_startup,
     bench_unresponsive,
     bench_workers,
+    pruning,
 )
 from .common import Databases, Report
 
@@ -44,6 +45,7 @@ BENCHMARKS = {
     "startup": bench_startup,
     "unresponsive": bench_unresponsive,
     "curation": bench_curation,
+    "pruning": pruning,
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-SUBPACKAGES = ["store", "capture", "training", "analysis", "importers", "cli"]
+SUBPACKAGES = ["store", "capture", "training", "analysis", "importers", "cli", "pruning"]
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
@@ -79,6 +79,8 @@ README_IMPORTS = [
     ("tracker.importers.tensorboard", "import_tensorboard"),
     ("tracker.importers.keras_tuner", "import_keras_tuner"),
     ("tracker.store", "Repository"),
+    ("tracker.pruning", "MedianPruner"),
+    ("tracker.pruning", "PercentilePruner"),
 ]
 
 

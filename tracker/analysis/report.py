@@ -197,6 +197,11 @@ def _summary(repo, sweep: Sweep, metric: str | None) -> str:
             winner = best.idxmax() if direction == "max" else best.idxmin()
             cards.insert(0, (f"best {metric} ({direction})",
                              f"{_number(best[winner])} · run {runs['run_id'][winner]}"))
+    if sweep.experiment is not None and "pruned" in statuses.index:
+        stats = repo.prune_stats(sweep.experiment, metric)
+        cards.append(("pruning", f"~{stats.epochs_saved} of "
+                      f"{stats.epochs_trained + stats.epochs_saved} epochs saved; best run "
+                      f"{'was' if stats.best_pruned else 'not'} pruned"))
     html = '<div class="cards">' + "".join(
         f'<div class="card"><div class="label">{escape(k)}</div>'
         f'<div class="value">{escape(v)}</div></div>' for k, v in cards) + "</div>"

@@ -119,6 +119,11 @@ class RunRecorder:
             if self.on_error != "raise":
                 self.outbox.close_run(key)
 
+    def record_pruning(self, key: str, epoch: int, threshold: float) -> None:
+        """Record that a pruner stopped the run after ``epoch`` (``threshold``: the value its
+        best missed); the run then ends with status ``pruned``."""
+        self._send(Op("record_pruning", (key, int(epoch), float(threshold))))
+
     def flush(self, timeout: float | None = None, *, retry_now: bool = True) -> bool:
         """Wait (at most ``timeout`` seconds) until the database has every record; True when
         nothing is pending. See ``Outbox.flush``."""

@@ -56,6 +56,7 @@ def _register() -> None:
         import_commands,
         importance_command,
         plot_commands,
+        pruning_command,
         query_commands,
         reliability_commands,
         trial_commands,
@@ -64,6 +65,7 @@ def _register() -> None:
     query_commands.register(app)
     app.command()(trial_commands.trials)
     app.command()(importance_command.importance)
+    app.command("prune-stats")(pruning_command.prune_stats)
     analysis_commands.register(app)
     reliability_commands.register(app)
     curation_commands.register(app)

@@ -74,6 +74,7 @@ class RunStatus(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     INVALID = "invalid"  # keras-tuner's TrialStatus.INVALID: the trial asked not to be scored
+    PRUNED = "pruned"  # stopped early by a pruner (tracker.pruning): see pruned_epoch
 
 
 class ValueKind(enum.IntEnum):
@@ -153,6 +154,10 @@ class Run(Base):
     note: Mapped[str | None] = mapped_column(Text)
     # Soft delete (revision 0004): hidden from every read; no write of the run clears it.
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set when a pruner stopped the run: the epoch it decided at, and the threshold (the
+    # percentile of the other runs' best values up to that epoch) the run's best missed.
+    pruned_epoch: Mapped[int | None] = mapped_column(Integer)
+    pruned_threshold: Mapped[float | None] = mapped_column(Double)
 
     experiment: Mapped[Experiment] = relationship(back_populates="runs")
     hyperparameters: Mapped[list[Hyperparameter]] = relationship(
@@ -321,3 +326,23 @@ class AuditEntry(Base):
     host: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (Index(None, "at"),)
+
+
+class EpochBest(Base):
+    """Per run, metric and epoch: the largest and smallest finite value over epochs up to and
+    including this one (NULL while there is none).
+
+    Kept by database triggers (revision 0005) on every insert or change of ``epoch_metrics``,
+    like ``run_metrics``. "Each run's best value up to epoch E" is then one index seek per run
+    (the row at the largest epoch <= E), whatever the number of epochs: the pruners' query.
+    """
+
+    __tablename__ = "epoch_bests"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    high: Mapped[float | None] = mapped_column(Double)
+    low: Mapped[float | None] = mapped_column(Double)

@@ -21,6 +21,7 @@ from . import db, queries, schema, stale, writes
 from .bulk import BulkStore
 from .curation import CurationStore
 from .models import RunStatus
+from .pruning_store import PruningStore
 from .query_store import QueryStore
 from .records import RunInfo
 from .tags import RUN, set_tags, tag_rows
@@ -38,7 +39,7 @@ MAX_ERROR_LENGTH = 20_000
 _FINAL_STATUSES = {s.value for s in RunStatus} - {RunStatus.RUNNING.value}
 
 
-class Repository(QueryStore, TrialStore, BulkStore, CurationStore):
+class Repository(QueryStore, TrialStore, BulkStore, CurationStore, PruningStore):
     """The tracking store at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``). The database must have been migrated (``tracker db upgrade``).
 

@@ -22,6 +22,7 @@ import keras
 
 from ..capture.recorder import RunRecorder, check_label
 from ..errors import SchemaError, TrackingWarning
+from ..pruning import PercentilePruner, PruningSession
 from ..store.db import mask_text, mask_url, resolve_url
 from ..store.tags import tag_rows
 from .batches import BatchRecorder
@@ -74,6 +75,11 @@ class TrackingCallback(keras.callbacks.Callback):
     ``tags`` (text labels such as ``{"stage": "baseline"}``) go on the run, as
     ``Repository.tag`` puts them.
 
+    ``pruner=MedianPruner()`` (``tracker.pruning``) stops the run early when its best value so
+    far is worse than the median of the experiment's other runs up to the same epoch; it then
+    ends with status ``pruned``. The decision is computed in the background and applied at
+    most one epoch late; training never waits for it.
+
     ``log_every_n_batches=N`` also records the metrics of every N-th training batch (table
     ``batch_metrics``, read with ``Repository.batch_history``). The training loop only appends
     to a buffer; a background thread writes it in bulk, and the last points are written when
@@ -95,8 +101,11 @@ class TrackingCallback(keras.callbacks.Callback):
         on_error: str = "warn",
         log_every_n_batches: int | None = None,
         journal_dir: str | os.PathLike | None = None,
+        pruner: PercentilePruner | None = None,
     ) -> None:
         super().__init__()
+        if pruner is not None and not isinstance(pruner, PercentilePruner):
+            raise TypeError(f"pruner must be a tracker.pruning pruner, not {pruner!r}")
         if on_error not in _ON_ERROR:
             raise ValueError(f"on_error must be one of {_ON_ERROR}, not {on_error!r}")
         if log_every_n_batches is not None and (
@@ -116,6 +125,8 @@ class TrackingCallback(keras.callbacks.Callback):
         self.run_name = check_label(run_name, "run name")
         self.on_error = on_error
         self.journal_dir = journal_dir
+        self.pruner = pruner
+        self._pruning: PruningSession | None = None
         self.run_key: str | None = None
         self._recorder = RunRecorder(self._url, journal_dir=journal_dir, on_error=on_error)
         self._guarded: _FailureGuard | None = None
@@ -134,10 +145,12 @@ class TrackingCallback(keras.callbacks.Callback):
             "url": self._url.render_as_string(hide_password=False),
             "experiment": self.experiment,
             "hyperparameters": self.hyperparameters,
+            "tags": self.tags,
             "run_name": self.run_name,
             "on_error": self.on_error,
             "log_every_n_batches": self.log_every_n_batches,
             "journal_dir": self.journal_dir,
+            "pruner": self.pruner,
         }
 
     def __getstate__(self) -> dict[str, Any]:
@@ -187,6 +200,11 @@ class TrackingCallback(keras.callbacks.Callback):
             self.experiment, hyperparameters=hyperparameters, name=self.run_name,
             source="callback", **extra,
         )
+        if self.pruner is not None:
+            url = self._url.render_as_string(hide_password=False)
+            self._pruning = PruningSession(
+                self.pruner, url, self.experiment, self.run_key, on_prune=self._record_pruning
+            )
         self._guard_training_step()
         _open_callbacks.add(self)
         if self.log_every_n_batches is not None:
@@ -209,11 +227,14 @@ class TrackingCallback(keras.callbacks.Callback):
         logs = logs or {}
         if self.run_key is not None:
             self._recorder.log_epoch(self.run_key, epoch, logs)
+            if self._pruning is not None and self._pruning.after_epoch(epoch, logs):
+                self.model.stop_training = True
 
     @_never_raises
     def on_train_end(self, logs=None) -> None:
         self._unguard_training_step()
-        self._finish("completed")
+        pruned = self._pruning is not None and self._pruning.pruned is not None
+        self._finish("pruned" if pruned else "completed")
 
     # -- internals --------------------------------------------------------------------------
 
@@ -222,11 +243,18 @@ class TrackingCallback(keras.callbacks.Callback):
             return
         key, self.run_key = self.run_key, None
         _open_callbacks.discard(self)
+        if self._pruning is not None:
+            pruning, self._pruning = self._pruning, None
+            pruning.close()
         if self._batches is not None:  # the last buffered points, before the run ends
             batches, self._batches = self._batches, None
             batches.close()
         self._recorder.finish_run(key, status, error=error)
         self._recorder.flush(TRAIN_END_WAIT_S, retry_now=False)
+
+    def _record_pruning(self, epoch: int, threshold: float) -> None:
+        if self.run_key is not None:
+            self._recorder.record_pruning(self.run_key, epoch, threshold)
 
     def _on_training_error(self, exc: BaseException) -> None:
         if type(exc).__name__ in _END_OF_DATA:

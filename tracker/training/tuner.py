@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from ..errors import SchemaError, TrackingWarning
+from ..pruning import PercentilePruner
 from ..store.db import resolve_url
 from ..store.repository import Repository
 from ..store.tags import tag_rows
@@ -43,7 +44,7 @@ log = logging.getLogger("tracker")
 
 
 def track(tuner: T, url: str | None = None, *, experiment: str | None = None,
-          tags: Mapping[str, Any] | None = None) -> T:
+          tags: Mapping[str, Any] | None = None, pruner=None) -> T:
     """Record every trial of ``tuner`` (any keras-tuner tuner, including your own subclass)
     into the database at ``url`` (else ``$TRACKER_DATABASE_URL``, else
     ``sqlite:///tracker.db``), and return the same tuner.
@@ -59,6 +60,11 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None,
     the records are written when the database answers again. A database that was never
     migrated raises ``SchemaError`` here, before the search starts.
 
+    ``pruner=MedianPruner()`` (``tracker.pruning``) stops executions whose best objective value
+    so far is worse than the median of the other runs (of every worker) up to the same epoch;
+    they are recorded ``pruned`` with keras-tuner's own score (keras-tuner still sees a
+    completed trial, scored on the epochs it trained).
+
     >>> tuner = track(kt.RandomSearch(build_model, objective="val_accuracy",
     ...                               max_trials=20, project_name="mnist"),
     ...               "sqlite:///tracker.db")                           # doctest: +SKIP
@@ -72,6 +78,8 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None,
             f"not {type(tuner).__name__}"
         )
     tag_rows(tags or {})  # a bad tag is an error now, not a warning per trial
+    if pruner is not None and not isinstance(pruner, PercentilePruner):
+        raise TypeError(f"pruner must be a tracker.pruning pruner, not {pruner!r}")
     resolved = resolve_url(url).render_as_string(hide_password=False)
     objective = getattr(tuner.oracle, "objective", None)
     direction = getattr(objective, "direction", None)
@@ -82,6 +90,7 @@ def track(tuner: T, url: str | None = None, *, experiment: str | None = None,
         direction=direction if direction in ("min", "max") else None,
         worker=getattr(tuner, "tuner_id", None),
         tags=tags,
+        pruner=pruner,
     )
     _check_database(recorder.repository())
     already = getattr(tuner, _ATTRIBUTE, None) is not None

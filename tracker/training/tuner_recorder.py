@@ -11,6 +11,7 @@ tracking never fails a trial.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import uuid
 import warnings
@@ -24,6 +25,7 @@ import keras
 from ..capture.journal import Op
 from ..capture.registry import outbox_for
 from ..errors import TrackingWarning
+from ..pruning import PercentilePruner, PruningSession
 from ..store import writes
 from ..store.repository import Repository
 from ..store.values import plain_hyperparameters, plain_metrics
@@ -63,9 +65,13 @@ class TrialRecorder:
         direction: str | None,
         worker: str | None,
         tags: Mapping[str, Any] | None = None,
+        pruner: PercentilePruner | None = None,
     ) -> None:
         self.url = url
         self.tags = dict(tags or {})
+        self.pruner = pruner
+        self._pruning: dict[str, PruningSession] = {}  # open executions' pruning, by run key
+        self._pruned: set[str] = set()
         self.experiment = experiment
         self.objective = objective
         self.direction = direction
@@ -118,11 +124,17 @@ class TrialRecorder:
             return None
         return self._start_run(current)
 
-    def epoch_ended(self, key: str, epoch: int, logs) -> None:
+    def epoch_ended(self, key: str, epoch: int, logs) -> bool:
+        """Record the epoch; True when the pruner says to stop the execution."""
         metrics, _ = plain_metrics(logs or {}, epoch, stacklevel=3)
         self._outbox.submit(Op("log_epoch", (key, int(epoch), metrics), {"at": writes.utcnow()}))
+        pruning = self._pruning.get(key)
+        return pruning is not None and pruning.after_epoch(epoch, logs)
 
     def execution_ended(self, key: str) -> None:
+        pruning = self._pruning.pop(key, None)
+        if pruning is not None:
+            pruning.close()
         if self._current is not None:
             self._current.ended[key] = writes.utcnow()
 
@@ -147,7 +159,16 @@ class TrialRecorder:
         current.keys.append(key)
         self._outbox.submit(Op("start_run", (self.experiment,), kwargs))
         self._outbox.open_run(key)  # heartbeats until it ends
+        if self.pruner is not None:
+            self._pruning[key] = PruningSession(
+                self.pruner, self.url, self.experiment, key, metric=self.objective,
+                direction=self.direction, on_prune=functools.partial(self._pruned_at, key),
+            )
         return key
+
+    def _pruned_at(self, key: str, epoch: int, threshold: float) -> None:
+        self._pruned.add(key)
+        self._outbox.submit(Op("record_pruning", (key, int(epoch), float(threshold))))
 
     def _close(self, verdict: Verdict) -> None:
         current, self._current = self._current, None
@@ -158,11 +179,14 @@ class TrialRecorder:
             self._start_run(current)
         values = _values(current.trial)
         for key in current.keys:
+            # A pruned execution keeps keras-tuner's score; failed or invalid stay so.
+            pruned = key in self._pruned and verdict.status == "completed"
+            self._pruned.discard(key)
             self._outbox.submit(Op("log_hyperparameters", (key, values)))
             self._outbox.submit(
                 Op(
                     "finish_run",
-                    (key, verdict.status),
+                    (key, "pruned" if pruned else verdict.status),
                     {
                         "error": verdict.error,
                         "score": verdict.score,
@@ -229,7 +253,8 @@ class ExecutionCallback(keras.callbacks.Callback):
         if not self._started:  # a custom training loop that calls only on_epoch_end
             self._begin()
         if self._key is not None:
-            self._safely(self._recorder.epoch_ended, self._key, epoch, logs)
+            if self._safely(self._recorder.epoch_ended, self._key, epoch, logs):
+                self.model.stop_training = True  # pruned
 
     def on_train_end(self, logs=None) -> None:
         if self._key is not None:
