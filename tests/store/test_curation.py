@@ -129,6 +129,21 @@ def test_purge_removes_deleted_rows_for_good_and_nothing_else(repo, n, url):
     repo.vacuum()  # SQLite gives the space back; PostgreSQL: nothing to do
 
 
+def test_a_replay_of_a_purged_run_brings_it_back_deleted(repo, n, url):
+    key = repo.run(n[1]).key
+    repo.delete_runs([n[1]])
+    repo.purge()
+    # Its process's journal, replayed later: the run is recreated, hidden, and purged again.
+    fresh = Repository(url)
+    fresh.start_run("sweep", key=key, hyperparameters={"units": 8})
+    fresh.log_epoch(key, 0, {"val_accuracy": 0.5})
+    fresh.finish_run(key)
+    assert key not in {r.key for r in repo.runs()}
+    assert [r.key for r in repo.runs(deleted=True)] == [key]
+    assert repo.purge().runs == 1
+    assert rows(url)["runs"] == 4
+
+
 def test_purge_waits_for_a_deleted_run_that_still_trains(repo, n, url):
     live = repo.start_run("sweep")  # running, fresh heartbeat
     repo.delete_runs([live])

@@ -321,3 +321,13 @@ class AuditEntry(Base):
     host: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (Index(None, "at"),)
+
+
+class PurgedRun(Base):
+    """The key of a run removed by ``purge``: a replay of its records (a journal, a retry)
+    recreates it deleted, so that it stays gone from every read."""
+
+    __tablename__ = "purged_runs"
+
+    key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    purged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
