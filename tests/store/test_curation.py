@@ -82,6 +82,11 @@ def test_names_come_from_visible_runs_only(repo, n):
     assert repo.names("sweep").tags == ("stage",)
     with pytest.raises(TrackerError, match="no tag 'only_here'"):
         repo.runs("sweep", where="tags.only_here == '1'")
+    # ...and from the deleted runs when restoring (only they have the tag).
+    assert repo.delete_runs(experiment="sweep", where="units == 16").runs == 1
+    back = repo.restore_runs(experiment="sweep", where="units == 16 and tags.only_here == '1'")
+    assert back.run_ids == (n[2],)
+    assert [r.id for r in repo.runs(where="tags.only_here == '1'")] == [n[2]]
 
 
 def test_delete_where_and_a_whole_experiment(repo, n, url):
