@@ -7,7 +7,9 @@
   each has a real foreign key (a purged run takes its tags with it);
 * ``experiment_aliases``: former names of renamed experiments, so that a sweep still writing
   under the old name lands in the renamed experiment;
-* ``audit_log``: who (user, host) did what (delete, restore, rename, move, purge...) and when.
+* ``audit_log``: who (user, host) did what (delete, restore, rename, move, purge...) and when;
+* ``purged_runs``: keys of purged runs, so that a replay of their records recreates them
+  deleted (hidden) rather than visible.
 
 Only columns are added to existing tables: SQLite's ``ALTER TABLE ADD COLUMN`` in place, so no
 table is copied and the triggers of revision 0003 stay as they are.
@@ -88,9 +90,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_index(op.f("ix_audit_log_at"), "audit_log", ["at"])
+    op.create_table(
+        "purged_runs",
+        sa.Column("key", sa.String(36), nullable=False),
+        sa.Column("purged_at", _when(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_purged_runs")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("purged_runs")
     op.drop_index(op.f("ix_audit_log_at"), table_name="audit_log")
     op.drop_table("audit_log")
     op.drop_table("experiment_aliases")

@@ -82,6 +82,11 @@ def test_names_come_from_visible_runs_only(repo, n):
     assert repo.names("sweep").tags == ("stage",)
     with pytest.raises(TrackerError, match="no tag 'only_here'"):
         repo.runs("sweep", where="tags.only_here == '1'")
+    # ...and from the deleted runs when restoring (only they have the tag).
+    assert repo.delete_runs(experiment="sweep", where="units == 16").runs == 1
+    back = repo.restore_runs(experiment="sweep", where="units == 16 and tags.only_here == '1'")
+    assert back.run_ids == (n[2],)
+    assert [r.id for r in repo.runs(where="tags.only_here == '1'")] == [n[2]]
 
 
 def test_delete_where_and_a_whole_experiment(repo, n, url):
@@ -127,6 +132,21 @@ def test_purge_removes_deleted_rows_for_good_and_nothing_else(repo, n, url):
     assert [len(repo.history(i)) for i in (n[2], n[3], n[4])] == [6, 6, 6]
     assert repo.purge().runs == 0
     repo.vacuum()  # SQLite gives the space back; PostgreSQL: nothing to do
+
+
+def test_a_replay_of_a_purged_run_brings_it_back_deleted(repo, n, url):
+    key = repo.run(n[1]).key
+    repo.delete_runs([n[1]])
+    repo.purge()
+    # Its process's journal, replayed later: the run is recreated, hidden, and purged again.
+    fresh = Repository(url)
+    fresh.start_run("sweep", key=key, hyperparameters={"units": 8})
+    fresh.log_epoch(key, 0, {"val_accuracy": 0.5})
+    fresh.finish_run(key)
+    assert key not in {r.key for r in repo.runs()}
+    assert [r.key for r in repo.runs(deleted=True)] == [key]
+    assert repo.purge().runs == 1
+    assert rows(url)["runs"] == 4
 
 
 def test_purge_waits_for_a_deleted_run_that_still_trains(repo, n, url):

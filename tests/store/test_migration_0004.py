@@ -16,7 +16,7 @@ sys.path.insert(0, str(ASSETS))
 from make_0001_db import fill  # noqa: E402
 
 BEFORE = "0003"
-NEW_TABLES = {"run_tags", "experiment_tags", "experiment_aliases", "audit_log"}
+NEW_TABLES = {"run_tags", "experiment_tags", "experiment_aliases", "audit_log", "purged_runs"}
 
 
 def _dump(url: str) -> dict[str, list[tuple]]:

@@ -1,6 +1,7 @@
 """The database and nothing else: the models, URLs and engines (``db``), dialect SQL,
 Alembic from code (``schema``), how values become rows (``values``), frozen read types
-(``records``), writes, queries, bulk writes, stale runs, and the store's ``Repository``.
+(``records``), writes, queries, bulk writes, stale runs, curation (tags, notes, soft delete
+and ``visibility``, rename, move, purge, the audit log), and the store's ``Repository``.
 
 May import SQLAlchemy, Alembic and ``tracker.errors``; never pandas, matplotlib, Keras or the
 subpackages above it (the import contracts in ``pyproject.toml`` check it).

@@ -14,15 +14,16 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, literal, select, update
 
-from .models import AuditEntry
+from . import dialects
+from .models import AuditEntry, UTCDateTime
 from .writes import batch_metrics as b
 from .writes import epoch_metrics as m
 from .writes import experiment_aliases as aliases
 from .writes import experiments as e
+from .writes import purged_runs, utcnow
 from .writes import runs as r
-from .writes import utcnow
 
 audit_log = AuditEntry.__table__
 _MAX_IDS_IN_AUDIT = 1_000
@@ -149,14 +150,20 @@ def purgeable(conn: Connection, before: dt.datetime, alive_after: dt.datetime):
 
 def purge(conn: Connection, run_ids: Sequence[int], experiment_ids: Sequence[int]) -> None:
     """Delete for good: the foreign keys cascade to hyperparameters, epochs, batches,
-    summaries and tags. Locks the experiments first on PostgreSQL so that no run can be
-    inserted into one being removed (its insert waits, then sees it gone)."""
+    summaries and tags; the runs' keys are kept in ``purged_runs`` (a replay of their records
+    then recreates them deleted). Locks the experiments first on PostgreSQL so that no run can
+    be inserted into one being removed (its insert waits, then sees it gone)."""
+    run_ids, experiment_ids = list(run_ids), list(experiment_ids)
+    if conn.dialect.name == "postgresql" and experiment_ids:
+        conn.execute(select(e.c.id).where(e.c.id.in_(experiment_ids)).with_for_update())
+    gone = select(r.c.key, literal(utcnow(), UTCDateTime()).label("purged_at")).where(
+        r.c.id.in_(run_ids) | r.c.experiment_id.in_(experiment_ids))
+    conn.execute(dialects.insert_ignore(conn.dialect.name, purged_runs, ["key"])
+                 .from_select(["key", "purged_at"], gone))
     if experiment_ids:
-        if conn.dialect.name == "postgresql":
-            conn.execute(select(e.c.id).where(e.c.id.in_(list(experiment_ids))).with_for_update())
-        conn.execute(delete(e).where(e.c.id.in_(list(experiment_ids))))
+        conn.execute(delete(e).where(e.c.id.in_(experiment_ids)))
     if run_ids:
-        conn.execute(delete(r).where(r.c.id.in_(list(run_ids))))
+        conn.execute(delete(r).where(r.c.id.in_(run_ids)))
 
 
 def runs_of(conn: Connection, experiment_ids: Sequence[int]) -> list[int]:

@@ -72,16 +72,17 @@ class FilterCompiler:
     """Resolves the names of a filter (with one statement per kind of name, whatever the
     number of runs) and turns each test into SQL."""
 
-    def __init__(self, conn, items, experiment_id, experiment, stale_before, modes) -> None:
+    def __init__(self, conn, items, experiment_id, experiment, stale_before, modes,
+                 deleted=False) -> None:
         self.conn, self.experiment_id, self.experiment = conn, experiment_id, experiment
-        self.stale_before, self.modes = stale_before, modes
+        self.stale_before, self.modes, self.deleted = stale_before, modes, deleted
         self.postgres = conn.dialect.name == "postgresql"
         refs = [test.ref for _, node in items for test in walk(node)]
         self.refs = refs
         self.kinds = hyperparameter_kinds(conn, {x.name for x in refs if not x.scope},
-                                          experiment_id)
+                                          experiment_id, deleted)
         self.metrics = metrics_present(conn, {x.name for x in refs if x.scope in METRIC_SCOPES},
-                                       experiment_id)
+                                       experiment_id, deleted)
         self._objectives: dict[str, set[str]] | None = None
         self._known = None
 

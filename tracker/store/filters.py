@@ -104,7 +104,7 @@ def select_runs(
     """The runs of ``experiment`` (its id and name; None: every run) that pass ``where``
     (``deleted``: see ``RunSelection``)."""
     clause = compile_where(conn, where, experiment_id=experiment_id, experiment=experiment,
-                           stale_before=stale_before, modes=modes)
+                           stale_before=stale_before, modes=modes, deleted=deleted)
     return RunSelection(experiment_id, experiment, clause, deleted)
 
 
@@ -116,13 +116,16 @@ def compile_where(
     experiment: str | None = None,
     stale_before: dt.datetime | None = None,
     modes: Mapping[str, str] | None = None,
+    deleted: Deleted = False,
 ) -> ColumnElement[bool] | None:
     """``where`` as one clause over ``runs`` (None when there is nothing to filter), after
-    checking every name against what the experiment recorded and every value's type."""
+    checking every name against what the experiment's runs (``deleted``: those it selects, as
+    ``RunSelection`` takes it) recorded and every value's type."""
     items = parse_where(where)
     if not items:
         return None
-    compiler = FilterCompiler(conn, items, experiment_id, experiment, stale_before, modes or {})
+    compiler = FilterCompiler(conn, items, experiment_id, experiment, stale_before, modes or {},
+                              deleted)
     return and_(*(compiler.node(node, text) for text, node in items))
 
 

@@ -346,3 +346,13 @@ class EpochBest(Base):
     epoch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     high: Mapped[float | None] = mapped_column(Double)
     low: Mapped[float | None] = mapped_column(Double)
+
+
+class PurgedRun(Base):
+    """The key of a run removed by ``purge``: a replay of its records (a journal, a retry)
+    recreates it deleted, so that it stays gone from every read."""
+
+    __tablename__ = "purged_runs"
+
+    key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    purged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

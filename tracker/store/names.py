@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Select, exists, select
 from ..errors import DirectionError, TrackerError, UnknownNameError
 from .records import ExperimentInfo, RecordedNames
 from .values import check_mode, infer_direction
-from .visibility import run_visibility
+from .visibility import Deleted, run_visibility
 from .writes import experiments as e
 from .writes import hyperparameters as h
 from .writes import run_metrics as s
@@ -31,11 +31,12 @@ FIELDS: dict[str, str] = {
 _LISTED = 30  # names shown in an error message; the rest are counted
 
 
-def experiment_runs(experiment_id: int | None) -> Select:
-    """The ids of an experiment's visible runs (``experiment_id`` None: of every one)."""
+def experiment_runs(experiment_id: int | None, deleted: Deleted = False) -> Select:
+    """The ids of an experiment's visible runs (``experiment_id`` None: of every one;
+    ``deleted``: as ``RunSelection`` takes it)."""
     if experiment_id is None:
-        return select(r.c.id).where(run_visibility())
-    return select(r.c.id).where(r.c.experiment_id == experiment_id, run_visibility())
+        return select(r.c.id).where(run_visibility(deleted))
+    return select(r.c.id).where(r.c.experiment_id == experiment_id, run_visibility(deleted))
 
 
 def recorded_names(conn: Connection, experiment_id: int | None,
@@ -61,14 +62,14 @@ def recorded_names(conn: Connection, experiment_id: int | None,
     )
 
 
-def hyperparameter_kinds(conn: Connection, names: Iterable[str],
-                         experiment_id: int | None) -> dict[str, set[str]]:
+def hyperparameter_kinds(conn: Connection, names: Iterable[str], experiment_id: int | None,
+                         deleted: Deleted = False) -> dict[str, set[str]]:
     """The kinds of value each of ``names`` holds in the experiment (absent: never recorded)."""
     names = sorted(set(names))
     if not names:
         return {}
     stmt = select(h.c.name, h.c.kind).where(h.c.name.in_(names)).distinct()
-    ids = experiment_runs(experiment_id)
+    ids = experiment_runs(experiment_id, deleted)
     if ids is not None:
         stmt = stmt.where(h.c.run_id.in_(ids))
     found: dict[str, set[str]] = {}
@@ -77,8 +78,8 @@ def hyperparameter_kinds(conn: Connection, names: Iterable[str],
     return found
 
 
-def metrics_present(conn: Connection, names: Iterable[str],
-                    experiment_id: int | None) -> set[str]:
+def metrics_present(conn: Connection, names: Iterable[str], experiment_id: int | None,
+                    deleted: Deleted = False) -> set[str]:
     """Those of ``names`` that some run of the experiment recorded, in one statement."""
     names = sorted(set(names))
     if not names:
@@ -87,9 +88,10 @@ def metrics_present(conn: Connection, names: Iterable[str],
     for name in names:
         mine = s.c.name == name
         if experiment_id is None:
-            checks.append(exists().where(mine, s.c.run_id.in_(experiment_runs(None))))
+            checks.append(exists().where(mine, s.c.run_id.in_(experiment_runs(None, deleted))))
         else:  # from the experiment's runs: one primary-key seek each, until one has it
-            checks.append(exists().where(r.c.experiment_id == experiment_id, run_visibility(),
+            checks.append(exists().where(r.c.experiment_id == experiment_id,
+                                         run_visibility(deleted),
                                          exists().where(s.c.run_id == r.c.id, mine)))
     row = conn.execute(select(*(check.label(f"m{i}") for i, check in enumerate(checks)))).one()
     return {name for name, present in zip(names, row, strict=True) if present}

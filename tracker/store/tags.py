@@ -143,7 +143,7 @@ def _keys(compiler, key: str) -> set[str]:
     asked = {key} | {ref.name for ref in getattr(compiler, "refs", ()) if ref.scope == TAG_SCOPE}
     stmt = select(run_tags.c.key).distinct().where(
         run_tags.c.key.in_(sorted(asked)),
-        run_tags.c.run_id.in_(experiment_runs(compiler.experiment_id)))
+        run_tags.c.run_id.in_(experiment_runs(compiler.experiment_id, compiler.deleted)))
     found = set(compiler.conn.execute(stmt).scalars())
     compiler._tag_keys = (asked, found)
     return found

@@ -17,6 +17,7 @@ from .models import (
     Experiment,
     ExperimentAlias,
     Hyperparameter,
+    PurgedRun,
     Run,
     RunMetric,
     RunStatus,
@@ -31,6 +32,7 @@ batch_metrics = BatchMetric.__table__
 run_metrics = RunMetric.__table__  # kept by database triggers: never written here
 run_tags = RunTag.__table__
 experiment_aliases = ExperimentAlias.__table__
+purged_runs = PurgedRun.__table__
 
 
 def utcnow() -> dt.datetime:
@@ -75,11 +77,14 @@ def find_experiment(conn: Connection, name: str):
 
 
 def insert_run(conn: Connection, *, key: str, experiment_id: int, **fields: Any) -> int:
-    """Insert the run with client key ``key`` unless it exists; return its id either way."""
+    """Insert the run with client key ``key`` unless it exists; return its id either way.
+    A run that was purged comes back deleted (a replay of its records): it stays hidden."""
+    tombstone = select(purged_runs.c.purged_at).where(purged_runs.c.key == key)
     stmt = dialects.insert_ignore(conn.dialect.name, runs, ["key"]).values(
         key=key,
         experiment_id=experiment_id,
         status=RunStatus.RUNNING.value,
+        deleted_at=tombstone.scalar_subquery(),
         **fields,
     )
     run_id = conn.execute(stmt.returning(runs.c.id)).scalar()
