@@ -76,11 +76,13 @@ END
 
 # Each (run, metric) touched is recomputed from its first touched epoch on, seeded with the best
 # stored for the epoch before it (one seek): an epoch written in order costs one row, not E.
+# LATERAL ... OFFSET 0 keeps both lookups index seeks: a transition table has no statistics, and
+# a join (or a LATERAL the planner flattens into one) was a hash join over all of epoch_metrics.
 _PG_FUNCTION = """
 CREATE FUNCTION tracker_epoch_bests_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO epoch_bests AS b (run_id, name, epoch, high, low)
-  SELECT m.run_id, m.name, m.epoch,
+  SELECT s.run_id, s.name, m.epoch,
          greatest(s.seed_high, max(m.value) OVER running),
          least(s.seed_low, min(m.value) OVER running)
   FROM (
@@ -93,8 +95,12 @@ BEGIN
       ORDER BY e.epoch DESC LIMIT 1
     ) p ON true
   ) s
-  JOIN epoch_metrics m ON m.run_id = s.run_id AND m.name = s.name AND m.epoch >= s.first_epoch
-  WINDOW running AS (PARTITION BY m.run_id, m.name ORDER BY m.epoch
+  CROSS JOIN LATERAL (
+    SELECT m.epoch, m.value FROM epoch_metrics m
+    WHERE m.run_id = s.run_id AND m.name = s.name AND m.epoch >= s.first_epoch
+    OFFSET 0
+  ) m
+  WINDOW running AS (PARTITION BY s.run_id, s.name ORDER BY m.epoch
                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
   ON CONFLICT (run_id, name, epoch) DO UPDATE SET high = excluded.high, low = excluded.low
   WHERE b.high IS DISTINCT FROM excluded.high OR b.low IS DISTINCT FROM excluded.low;

@@ -117,7 +117,8 @@ def test_too_few_runs_or_an_unknown_metric_prune_nothing(url):
 def test_other_runs_written_meanwhile_count_and_lower_is_better_works(url):
     repo = Repository(url)
     key = repo.start_run("sweep", objective="val_loss", direction="min")
-    pruning, decided = session(url, key, MedianPruner(min_runs=3, warmup_epochs=0))
+    pruner = MedianPruner(min_runs=3, warmup_epochs=0, metric="val_loss")  # asked in advance
+    pruning, decided = session(url, key, pruner)
     drain()
     gate = threading.Event()
     background.submit(gate.wait, 30)  # what epoch 1 is judged on is asked after the writes
