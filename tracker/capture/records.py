@@ -1,5 +1,5 @@
-"""The records a journal may hold: the four writes the callback and the tuner recorder make
-(``start_run``, ``log_epoch``, ``log_hyperparameters``, ``finish_run``), checked field by
+"""The records a journal may hold: the writes the callback and the tuner recorder make
+(``start_run``, ``log_epoch``, ``log_hyperparameters``, ``finish_run``, ``record_pruning``), checked field by
 field before they are journaled and again when they are read back.
 
 A journal is data, never code: replay dispatches on the record's type through the table
@@ -146,6 +146,11 @@ _SPECS: dict[str, tuple[tuple[tuple[str, Callable], ...], dict[str, Callable], f
         {"error": _text(None, optional=True), "score": _number, "ended_at": _time},
         frozenset(),
     ),
+    "record_pruning": (
+        (("key", _key), ("epoch", _count), ("threshold", _number)),
+        {},
+        frozenset(),
+    ),
 }
 KINDS = tuple(_SPECS)
 
@@ -155,6 +160,7 @@ _WRITERS: dict[str, Callable[..., Any]] = {
     "log_epoch": Repository.log_epoch,
     "log_hyperparameters": Repository.log_hyperparameters,
     "finish_run": Repository.finish_run,
+    "record_pruning": Repository.record_pruning,
 }
 
 

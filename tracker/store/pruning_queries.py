@@ -77,6 +77,8 @@ def bests_up_to(
             e.c.name == experiment,
             r.c.status.in_(_COUNTED),
             rm.c.last_epoch >= epoch,
+            r.c.deleted_at.is_(None),  # a deleted run (curation) no longer counts
+            e.c.deleted_at.is_(None),
         )
     )
     if exclude_key is not None:

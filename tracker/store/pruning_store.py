@@ -1,12 +1,12 @@
 """``Repository`` methods for early stopping: record a pruning decision, read the other runs'
 best values up to an epoch (the pruners' threshold), and the pruning statistics.
 
-Mixed into ``Repository`` (which provides ``_read``, ``_write`` and ``_run_id``).
+Mixed into ``Repository`` (which provides ``_read`` and ``_write``).
 """
 
 from __future__ import annotations
 
-from . import pruning_queries
+from . import pruning_queries, writes
 from .pruning_queries import PruneStats
 from .values import encode_metric
 
@@ -20,7 +20,7 @@ class PruningStore:
         (``finish_run(key, "pruned")``). Writing it again changes nothing more."""
         value = None if threshold is None else encode_metric(threshold)[0]
         self._write(lambda conn: pruning_queries.record_pruning(
-            conn, self._run_id(conn, key), int(epoch), value))
+            conn, writes.require_run(conn, key), int(epoch), value))
 
     def pruning_objective(self, experiment: str) -> tuple[str | None, str | None]:
         """The objective metric and direction of ``experiment`` (None, None when unknown)."""
