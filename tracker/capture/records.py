@@ -1,6 +1,6 @@
 """The records a journal may hold: the writes the callback and the tuner recorder make
-(``start_run``, ``log_epoch``, ``log_hyperparameters``, ``finish_run``, ``record_pruning``), checked field by
-field before they are journaled and again when they are read back.
+(``start_run``, ``log_epoch``, ``log_hyperparameters``, ``finish_run``, ``record_pruning``),
+checked field by field before they are journaled and again when they are read back.
 
 A journal is data, never code: replay dispatches on the record's type through the table
 below, with arguments rebuilt from checked fields. A method name or an argument list read
