@@ -49,13 +49,19 @@ def test_an_unresponsive_database_costs_a_fit_well_under_half_a_second(hanging, 
     x, y = make_data()
     model = make_model()
     timed_fit(model, x, y)  # compiles the training step
-    baseline = statistics.median(timed_fit(model, x, y) for _ in range(3))
     callbacks = [TrackingCallback(url, experiment="hang") for _ in range(FITS)]
+    costs, baselines = [], []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        costs = [timed_fit(model, x, y, [cb]) - baseline for cb in callbacks]
+        for cb in callbacks:  # each tracked fit against an untracked one just before it
+            baselines.append(timed_fit(model, x, y))
+            costs.append(timed_fit(model, x, y, [cb]) - baselines[-1])
     said = [str(w.message) for w in caught if issubclass(w.category, TrackingWarning)]
-    assert max(costs) < 0.5, f"per-fit cost {costs} s (baseline fit {baseline:.3f} s)"
+    # Today's code: 3 to 6 s a fit. The bound is well under 0.5 s (the benchmark measures
+    # it: `python -m benchmarks --only unresponsive`); on a shared machine one fit may take
+    # a few tenths longer than its twin, hence the margin on the worst one.
+    detail = f"per-fit cost {costs} s (untracked fits {baselines} s)"
+    assert statistics.median(costs) < 0.5 and max(costs) < 1.0, detail
     assert len(said) <= 1, said  # said once
     if backend == "postgresql":
         assert len(said) == 1 and "did not answer within" in said[0]

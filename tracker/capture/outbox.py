@@ -1,23 +1,17 @@
 """Ordered, durable delivery of tracking writes that never blocks or breaks training.
 
-One ``Outbox`` per process and database. ``submit(op)`` appends the op to the process's
-journal file (see ``journal``) and returns at once; a background thread writes the ops
-to the database in order, fail-fast, and marks them done in the journal. When the database
-fails (down, locked, unreachable), the ops stay queued and on disk, one warning says so, and
-the thread tries again after growing pauses; everything is written, in order, once the database
-answers. Every repository write is idempotent, so a record written twice changes nothing.
-
-Records are checked (``records.check``) before they are journaled. One the database refuses
-for good (a value too long, a constraint) is set aside in a dead-letter file next to the
-journal, with a warning naming it, and the others go on. Writes address runs by their key:
-when the database lost a run (dropped and re-created, downgraded and upgraded, its SQLite
-file replaced), the run is recreated from its start record, never written into another run.
-A failed journal append keeps the record queued in memory. The schema check at the start of
-``fit`` waits at most ``SCHEMA_WAIT_S`` for an unresponsive database (then goes on in the
-background), so such a database costs training almost nothing.
-
-The thread also sends open runs' heartbeats (``$TRACKER_HEARTBEAT_INTERVAL``, default 30 s).
-At exit, what the database did not take stays in the journal, named with ``tracker sync``.
+One ``Outbox`` per process and database (``registry.outbox_for``). ``submit(op)`` checks the
+record (``records``), appends it to the process's journal (``spool``) and returns at once; a
+background thread writes the records in order, fail-fast, and marks them done. When the
+database fails, they stay queued and on disk, one warning says so, and the thread tries again
+after growing pauses. Every write is idempotent and addresses its run by key: a run the
+database lost (re-created under the sweep) is recreated from its start record, never written
+into another run. A record refused for good is set aside (``deadletter``) and the others go
+on; a failed journal append keeps the record queued in memory. The start of ``fit`` waits at
+most ``SCHEMA_WAIT_S`` for a database server (``schema_check``), its end stops waiting for a
+database that takes nothing. The same thread sends each open run's heartbeat every
+``$TRACKER_HEARTBEAT_INTERVAL`` seconds (default 30), so that a dead process's run shows as
+``stale``. At exit, what the database did not take stays in the journal for ``tracker sync``.
 """
 
 from __future__ import annotations
@@ -79,10 +73,11 @@ class Outbox:
         self._refused: set[str] = set()  # runs whose start record was set aside
         self.set_aside = 0  # records set aside (dead letters) so far
         self._delivered = 0
+        self._unsynced = False  # journal appends not forced to disk yet (while failing)
         self._slowest = 0.0  # seconds of the recent slowest write (decays)
         self._unanswered = False  # a wait for the database timed out; none succeeded since
         self._said_unanswered = False
-        self._schema = SchemaCheck(self.repository)
+        self._schema = SchemaCheck(self.repository, url, db.FAIL_FAST)
         self._failing = False
         self._failures = 0
         self._pause = FIRST_PAUSE_S
@@ -128,8 +123,11 @@ class Outbox:
                 self._set_aside(op, reason)
             else:
                 # Journaled first, queued after: a failed append replaces nothing.
-                journaled = self._spool.append(op, durable=self._failing)
+                journaled = self._spool.append(op)
                 self._queue.append((op, journaled))
+                # While the database fails the journal is all there is: the writer forces it
+                # to disk (fsync), never the training thread, which would wait for the disk.
+                self._unsynced = self._unsynced or (journaled and self._failing)
                 if op.method == "start_run":
                     self._starts[op.kwargs["key"]] = op
                 self._ensure_writer()
@@ -233,6 +231,9 @@ class Outbox:
             try:
                 if job == "deliver":
                     self._deliver_head()
+                elif job == "sync":
+                    self._unsynced = False
+                    self._spool.sync()
                 else:
                     self._send_heartbeats()
             except Exception:  # a bug of ours: log it, never kill the writer
@@ -245,6 +246,8 @@ class Outbox:
             if self._closed or (not self._queue and not self._runs):
                 return None
             now = time.monotonic()
+            if self._unsynced:
+                return "sync"
             if self._queue and (not self._failing or now >= self._next_try):
                 return "deliver"
             if self._runs and not self._failing and now >= self._next_beat:
@@ -341,7 +344,7 @@ class Outbox:
             _log_warning(message)
             if not self._said_unanswered:  # else said already: "did not answer within..."
                 self._warnings.append(message)
-            self._spool.sync()
+            self._unsynced = True
             queued = {records.run_key(op) for op, _ in self._queue}
             self._spool.note([start for key, start in self._starts.items() if key in queued])
         self._next_try = time.monotonic() + self._pause

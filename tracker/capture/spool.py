@@ -52,13 +52,14 @@ class Spool:
                 return
             self._tidy()
 
-    def append(self, op: Op, *, durable: bool) -> bool:
-        """Journal ``op``; False when it is in memory only (said once)."""
+    def append(self, op: Op) -> bool:
+        """Journal ``op`` (into the OS cache: it survives the process; ``sync`` forces it to
+        the disk); False when it is in memory only (said once)."""
         self._open()
         if self.writer is None or self.broken:
             return False
         try:
-            self.writer.append(op, durable=durable)
+            self.writer.append(op)
         except (TypeError, ValueError) as exc:  # not plain data: a caller's mistake
             self._say(f"tracking record {op.method} kept in memory only (not journaled): {exc}")
             return False
@@ -88,11 +89,13 @@ class Spool:
                 self.failed(exc)
 
     def sync(self) -> None:
-        if self.writer is not None and not self.broken:
+        """Force what the journal holds to the disk (from the background writer)."""
+        writer = self.writer
+        if writer is not None and not self.broken:
             try:
-                self.writer.sync()
-            except OSError as exc:
-                self.failed(exc)
+                writer.sync()
+            except OSError as exc:  # closed at exit meanwhile, or the disk failed
+                log.debug("tracking journal not forced to disk: %s", exc)
 
     def failed(self, exc: OSError) -> None:
         """Stop journaling; the file keeps what it holds (written again by a later sync if the

@@ -93,8 +93,11 @@ def insert_run(conn: Connection, *, key: str, experiment_id: int, **fields: Any)
     return run_id
 
 
+_run_id_for_key = select(runs.c.id).where(runs.c.key == bindparam("_key"))
+
+
 def run_id_for_key(conn: Connection, key: str) -> int | None:
-    return conn.execute(select(runs.c.id).where(runs.c.key == key)).scalar()
+    return conn.execute(_run_id_for_key, {"_key": key}).scalar()
 
 
 def require_run(conn: Connection, key: str) -> int:
@@ -165,7 +168,10 @@ def insert_batch_rows(conn: Connection, rows: list[tuple]) -> None:
 # Built once: every epoch runs it, and building an UPDATE costs about as much as running it.
 _touch = update(runs).where(runs.c.id == bindparam("_run_id")).values(heartbeat_at=bindparam("_at"))
 _touch_key = (
-    update(runs).where(runs.c.key == bindparam("_key")).values(heartbeat_at=bindparam("_at"))
+    update(runs)
+    .where(runs.c.key == bindparam("_key"))
+    .values(heartbeat_at=bindparam("_at"))
+    .returning(runs.c.id)
 )
 
 
@@ -181,9 +187,8 @@ def record_epoch(
         if found is None:
             raise missing_run(key)
         return
-    run_id = require_run(conn, key)
+    run_id = touch_key(conn, key, at)  # finds the run by key and touches it: one statement
     upsert_metrics(conn, [{**row, "run_id": run_id, "epoch": epoch} for row in rows])
-    touch(conn, run_id, at)
 
 
 def touch(conn: Connection, run_id: int, when: dt.datetime) -> None:
@@ -191,10 +196,12 @@ def touch(conn: Connection, run_id: int, when: dt.datetime) -> None:
     conn.execute(_touch, {"_run_id": run_id, "_at": when})
 
 
-def touch_key(conn: Connection, key: str, when: dt.datetime) -> None:
-    """Record that the process of the run with client key ``key`` is alive."""
-    if conn.execute(_touch_key, {"_key": key, "_at": when}).rowcount == 0:
+def touch_key(conn: Connection, key: str, when: dt.datetime) -> int:
+    """Record that the process of the run with client key ``key`` is alive; its id."""
+    run_id = conn.execute(_touch_key, {"_key": key, "_at": when}).scalar()
+    if run_id is None:
         raise missing_run(key)
+    return run_id
 
 
 def finish_run(conn: Connection, key: str, values: Mapping[str, Any]) -> None:
