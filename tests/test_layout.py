@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-SUBPACKAGES = ["store", "capture", "training", "analysis", "importers", "cli"]
+SUBPACKAGES = ["store", "capture", "training", "analysis", "importers", "ui", "cli"]
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
@@ -48,6 +48,8 @@ def copy_of_the_package(tmp_path) -> Path:
         ("capture/outbox.py", "from ..training import callback", "Subpackages are layered"),
         ("analysis/frames.py", "import keras", "Only the training side"),
         ("store/trial_store.py", "from . import repository", "No import circles"),
+        ("analysis/frames.py", "from ..ui import api", "Subpackages are layered"),
+        ("ui/api.py", "from ..cli import options", "Subpackages are layered"),
     ],
 )
 def test_a_forbidden_import_breaks_a_contract(copy_of_the_package, module, line, broken):

@@ -1,0 +1,124 @@
+"""The JSON API: each route answers what the ``Repository`` answers, as JSON
+(``json_values``), and the dashboard's pages read nothing else.
+
+The functions here take the repository and the query's parameters and return JSON-ready
+values; ``app`` maps them to routes and library errors to JSON error responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import FilterError
+from ..repository import Repository
+from . import live
+from .json_values import to_json
+from .runs_table import RunsTable
+
+MAX_K = 1_000
+
+
+def experiments(repo: Repository) -> list[dict[str, Any]]:
+    """``GET /api/experiments``: ``repo.experiments()``."""
+    return to_json(repo.experiments())
+
+
+def summary(repo: Repository, name: str) -> dict[str, Any]:
+    """``GET /api/experiments/{name}/summary``: the experiment, its runs by status, the best
+    value of its objective (``top_runs(k=1)``) and its last activity."""
+    from .overview import summary as overview
+
+    return to_json(overview(repo, name))
+
+
+def runs(table: RunsTable, name: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """``GET /api/experiments/{name}/runs?where=&sort=&limit=&offset=``: the runs passing
+    ``where`` (as ``repo.runs``), each with its hyperparameters and each metric's best and last
+    value (as ``repo.to_dataframe``), sorted by ``sort`` (a column, ``-`` first for
+    descending) and paged."""
+    return table.page(name, params.get("where") or None, sort=params.get("sort") or None,
+                      limit=_int(params, "limit", None), offset=_int(params, "offset", 0))
+
+
+def changes(table: RunsTable, name: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """``GET /api/experiments/{name}/changes?since=&where=``: the new cursor and the rows (as in
+    ``runs``) of the runs changed since the cursor ``since``."""
+    where = params.get("where") or None
+    found = table.repo.read(lambda conn: live.changes(conn, name, params.get("since")))
+    rows: list[dict[str, Any]] = []
+    if found.run_ids:
+        rows = table.rows(name, where, found.run_ids)
+    return {"cursor": found.cursor, "runs": rows, "full": found.run_ids is None}
+
+
+def best(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``GET /api/experiments/{name}/best?group_by=&metric=&over=&where=``: ``repo.best_by``."""
+    group_by = params.get("group_by")
+    if not group_by:
+        names = ", ".join(repo.names(name).hyperparameters) or "none recorded"
+        raise FilterError(f"best needs group_by=<hyperparameter> (recorded: {names})")
+    return to_json(repo.best_by(group_by, params.get("metric") or None, experiment=name,
+                                over=params.get("over") or "best",
+                                where=params.get("where") or None,
+                                mode=params.get("mode") or None))
+
+
+def top(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``GET /api/experiments/{name}/top?metric=&k=&over=&where=``: ``repo.top_runs``."""
+    k = _int(params, "k", 10)
+    if not 1 <= k <= MAX_K:
+        raise FilterError(f"k must be between 1 and {MAX_K}, not {k}")
+    return to_json(repo.top_runs(params.get("metric") or None, k, experiment=name,
+                                 over=params.get("over") or "best",
+                                 where=params.get("where") or None,
+                                 mode=params.get("mode") or None))
+
+
+def trials(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``GET /api/experiments/{name}/trials?metric=&over=&where=``: ``repo.trials``."""
+    return to_json(repo.trials(name, params.get("metric") or None,
+                               over=params.get("over") or "best",
+                               where=params.get("where") or None,
+                               mode=params.get("mode") or None))
+
+
+def importance(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``GET /api/experiments/{name}/importance?metric=&over=&where=``: ``repo.importance``."""
+    return to_json(repo.importance(params.get("metric") or None, name,
+                                   over=params.get("over") or "best",
+                                   where=params.get("where") or None,
+                                   mode=params.get("mode") or None))
+
+
+def names(repo: Repository, name: str) -> dict[str, Any]:
+    """``GET /api/experiments/{name}/names``: ``repo.names`` (for the filter box's help)."""
+    return to_json(repo.names(name))
+
+
+def run(repo: Repository, run_id: int) -> dict[str, Any]:
+    """``GET /api/runs/{id}``: ``repo.run``."""
+    return to_json(repo.run(run_id))
+
+
+def history(repo: Repository, run_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``GET /api/runs/{id}/history?metric=``: ``repo.history``."""
+    return to_json(repo.history(run_id, params.get("metric") or None))
+
+
+def batches(repo: Repository, run_id: int, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``GET /api/runs/{id}/batches?metric=``: ``repo.batch_history`` (per-batch points)."""
+    return to_json(repo.batch_history(run_id, params.get("metric") or None))
+
+
+def _int(params: Mapping[str, str], key: str, default: int | None) -> int | None:
+    text = params.get(key)
+    if text in (None, ""):
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise FilterError(f"{key} must be a whole number, not {text!r}") from None
+    if value < 0:
+        raise FilterError(f"{key} must not be negative, not {value}")
+    return value

@@ -1,0 +1,177 @@
+"""The experiment page's runs table: ``repo.to_dataframe`` rows as JSON, sorted and paged,
+with the frame of each (experiment, filter) kept until the runs change (``live.version``),
+so that sorting, paging and re-reading an idle sweep cost no database work beyond one small
+aggregate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UnknownNameError
+from ..repository import Repository
+from ..store import queries
+from ..store.filters import Where
+from . import live
+from .json_values import kind_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CACHED_FRAMES = 8
+# Frame column -> the row's field (the frame's ``run_id`` is ``RunInfo.id``).
+RUN_FIELDS = {
+    "run_id": "id", "key": "key", "name": "name", "trial_id": "trial_id",
+    "execution": "execution", "status": "status", "source": "source",
+    "started_at": "started_at", "ended_at": "ended_at", "duration_s": "duration_s",
+    "score": "score", "last_epoch": "last_epoch",
+}
+
+
+@dataclass
+class _Cached:
+    version: tuple
+    frame: pd.DataFrame
+
+
+class RunsTable:
+    """The runs of an experiment as table rows, for the API's ``runs`` and ``changes``."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._frames: OrderedDict[tuple, _Cached] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def frame(self, name: str, where: Where) -> pd.DataFrame:
+        """``repo.to_dataframe(name, where=where)``, re-read only when the runs changed."""
+        cutoff = self.repo.stale_cutoff()
+
+        def check(conn):
+            return live.version(conn, queries.experiment(conn, name).id, cutoff)
+
+        version = self.repo.read(check)
+        key = (name, json.dumps(where, sort_keys=True, default=str))
+        with self._lock:
+            cached = self._frames.get(key)
+            if cached is not None and cached.version == version:
+                self._frames.move_to_end(key)
+                return cached.frame
+        frame = self.repo.to_dataframe(name, where=where)
+        with self._lock:
+            self._frames[key] = _Cached(version, frame)
+            while len(self._frames) > CACHED_FRAMES:
+                self._frames.popitem(last=False)
+        return frame
+
+    def page(self, name: str, where: Where, *, sort: str | None = None,
+             limit: int | None = None, offset: int = 0) -> dict[str, Any]:
+        """The rows of one page, sorted, with what the page needs to draw the table."""
+        frame = self.frame(name, where)
+        ordered = frame if sort is None else sort_frame(frame, sort)
+        end = None if limit is None else offset + limit
+        hyperparameters = list(frame.attrs["hyperparameters"].values())
+        return {
+            "experiment": name,
+            "where": where,
+            "sort": sort,
+            "offset": offset,
+            "limit": limit,
+            "total": len(frame),
+            "hyperparameters": hyperparameters,
+            "varying": [n for c, n in frame.attrs["hyperparameters"].items()
+                        if frame[c].astype(str).nunique(dropna=False) > 1],
+            "metrics": list(frame.attrs["metrics"]),
+            "directions": dict(frame.attrs["directions"]),
+            "runs": rows_of(ordered.iloc[offset:end]),
+        }
+
+    def rows(self, name: str, where: Where, run_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The rows of some runs (those changed since a cursor) that pass ``where``."""
+        ids = {"id": list(run_ids)}
+        frame = self.repo.to_dataframe(name, where=[where, ids] if where else ids)
+        return rows_of(frame)
+
+
+def sort_keys(frame: pd.DataFrame) -> dict[str, str]:
+    """What ``sort`` may name -> the frame's column: run fields, hyperparameters, and
+    ``best.M`` / ``last.M`` for each metric ``M``."""
+    keys = {field: column for column, field in RUN_FIELDS.items()}
+    keys.update({n: c for c, n in frame.attrs["hyperparameters"].items()})
+    for metric in frame.attrs["metrics"]:
+        for which in ("best", "last"):
+            if f"{metric}_{which}" in frame.columns:
+                keys[f"{which}.{metric}"] = f"{metric}_{which}"
+    return keys
+
+
+def sort_frame(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """``frame`` sorted by ``sort`` (``-`` first: descending), missing values last, ties in
+    run id order."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-+")
+    keys = sort_keys(frame)
+    if key not in keys:
+        raise UnknownNameError(f"cannot sort by {key!r}: sort by one of {', '.join(keys)}",
+                               known=tuple(keys))
+    column = frame[keys[key]]
+    if column.dtype == object:  # mixed kinds (e.g. json values): compare their text
+        column = column.map(lambda v: None if v is None else str(v))
+    if column.dtype.kind == "f":  # NaN and infinities sort as missing, as best-of queries do
+        column = column.where(column.map(math.isfinite, na_action="ignore").fillna(False)
+                              .astype(bool))
+    order = column.sort_values(ascending=not descending, na_position="last", kind="stable")
+    return frame.loc[order.index]
+
+
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One JSON object per row: the run's fields, ``hyperparameters``, and ``best`` and
+    ``last`` per metric (non-finite values as null with ``<metric>_kind`` beside)."""
+    if frame.empty:
+        return []
+    fields = {field: _plain(frame[column]) for column, field in RUN_FIELDS.items()}
+    hps = {name: _plain(frame[column]) for column, name in frame.attrs["hyperparameters"].items()}
+    metric_columns = {
+        which: {m: frame[f"{m}_{which}"].tolist() for m in frame.attrs["metrics"]
+                if f"{m}_{which}" in frame.columns}
+        for which in ("best", "last")
+    }
+    out = []
+    for i in range(len(frame)):
+        row = {field: values[i] for field, values in fields.items()}
+        row["hyperparameters"] = {n: v[i] for n, v in hps.items() if v[i] is not None}
+        for which, columns in metric_columns.items():
+            row[which] = _numbers({m: values[i] for m, values in columns.items()},
+                                  finite_only=which == "best")
+        out.append(row)
+    return out
+
+
+def _plain(series: pd.Series) -> list[Any]:
+    """A column as JSON-ready values: None for missing, ISO text for times, plain numbers."""
+    if series.dtype.kind == "M":
+        return [None if v is None or v != v else v.isoformat()
+                for v in series.astype(object).tolist()]
+    values = series.astype(object).where(series.notna(), None).tolist()
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def _numbers(values: dict[str, Any], *, finite_only: bool) -> dict[str, Any]:
+    """Metric values by name; a best value is finite or absent (none of the run's epochs had
+    a finite one), a last one may be NaN or infinite."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        value = float(value)
+        kind = kind_of(value)
+        if kind is None:
+            out[name] = value
+        elif not finite_only:
+            out[name], out[f"{name}_kind"] = None, kind
+    return out
