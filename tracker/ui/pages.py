@@ -16,6 +16,7 @@ def shell(page: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{TITLES[page]} · sweep-tracker</title>
 <link rel="stylesheet" href="/static/style.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 {plotly}
 <script type="module" src="/static/{page}.js"></script>
 </head>
@@ -37,6 +38,7 @@ def login_html(failed: bool) -> str:
 <meta charset="utf-8">
 <title>Sign in · sweep-tracker</title>
 <link rel="stylesheet" href="/static/style.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <script type="module" src="/static/login.js"></script>
 </head>
 <body>

@@ -31,7 +31,7 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-OPEN_PATHS = {"/static/style.css", "/static/login.js"}
+OPEN_PATHS = {"/static/style.css", "/static/login.js", "/static/favicon.svg"}
 
 
 class InsecureBindError(TrackerError, ValueError):
