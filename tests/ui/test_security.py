@@ -111,7 +111,7 @@ def _tracker(*args, env=None):
 
 def test_the_command_refuses_a_network_bind_without_a_token(url):
     done = _tracker("--url", url, "--host", "0.0.0.0", "--port", "0")
-    out, err = done.communicate(timeout=60)
+    _, err = done.communicate(timeout=60)
     assert done.returncode == 1 and "without a token" in err and "TRACKER_UI_TOKEN" in err
 
 

@@ -2,6 +2,7 @@
 // escaped for Plotly (plotText); messages and tables are text nodes.
 import {api, el, clear, fmt, plotText, layout, PLOT_CONFIG, PALETTE, message, isNumber} from "./common.js";
 
+const MIN_RUNS = 5;  // as tracker.analysis.importance.MIN_RUNS
 export const curveCache = new Map();   // run id -> its history of the page's metric
 
 function hpValue(row, name) {
@@ -141,6 +142,12 @@ export async function drawBest(view, name) {
 export async function drawImportance(view, name) {
   const node = document.getElementById("importance");
   if (!node) return;
+  const values = metricValues([...view.rows.values()].filter((row) => row.status === "completed"), view);
+  const usable = values.filter(isNumber).length;
+  if (usable < MIN_RUNS) {  // the API would say so (400): no need to ask
+    message(node, `Importance needs at least ${MIN_RUNS} completed runs with a finite ${view.metric}; ${usable} here so far.`);
+    return;
+  }
   let rows;
   try {
     rows = await api(`/api/experiments/${encodeURIComponent(name)}/importance`, {metric: view.metric, where: view.where});
