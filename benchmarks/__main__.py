@@ -28,6 +28,7 @@ from . import (
     bench_queries,
     bench_startup,
     bench_workers,
+    ui,
 )
 from .common import Databases, Report
 
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "memory": bench_memory,
     "workers": bench_workers,
     "startup": bench_startup,
+    "ui": ui,
 }
 
 

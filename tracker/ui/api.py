@@ -24,12 +24,12 @@ def experiments(repo: Repository) -> list[dict[str, Any]]:
     return to_json(repo.experiments())
 
 
-def summary(repo: Repository, name: str) -> dict[str, Any]:
+def summary(table: RunsTable, name: str) -> dict[str, Any]:
     """``GET /api/experiments/{name}/summary``: the experiment, its runs by status, the best
     value of its objective (``top_runs(k=1)``) and its last activity."""
     from .overview import summary as overview
 
-    return to_json(overview(repo, name))
+    return table.remember(name, ("summary",), lambda: to_json(overview(table.repo, name)))
 
 
 def runs(table: RunsTable, name: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -52,43 +52,43 @@ def changes(table: RunsTable, name: str, params: Mapping[str, str]) -> dict[str,
     return {"cursor": found.cursor, "runs": rows, "full": found.run_ids is None}
 
 
-def best(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+def best(table: RunsTable, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
     """``GET /api/experiments/{name}/best?group_by=&metric=&over=&where=``: ``repo.best_by``."""
+    repo = table.repo
     group_by = params.get("group_by")
     if not group_by:
         names = ", ".join(repo.names(name).hyperparameters) or "none recorded"
         raise FilterError(f"best needs group_by=<hyperparameter> (recorded: {names})")
-    return to_json(repo.best_by(group_by, params.get("metric") or None, experiment=name,
-                                over=params.get("over") or "best",
-                                where=params.get("where") or None,
-                                mode=params.get("mode") or None))
+    return table.remember(name, ("best", dict(params)), lambda: to_json(repo.best_by(
+        group_by, params.get("metric") or None, experiment=name,
+        over=params.get("over") or "best", where=params.get("where") or None,
+        mode=params.get("mode") or None)))
 
 
-def top(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+def top(table: RunsTable, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
     """``GET /api/experiments/{name}/top?metric=&k=&over=&where=``: ``repo.top_runs``."""
     k = _int(params, "k", 10)
     if not 1 <= k <= MAX_K:
         raise FilterError(f"k must be between 1 and {MAX_K}, not {k}")
-    return to_json(repo.top_runs(params.get("metric") or None, k, experiment=name,
-                                 over=params.get("over") or "best",
-                                 where=params.get("where") or None,
-                                 mode=params.get("mode") or None))
+    return table.remember(name, ("top", dict(params)), lambda: to_json(table.repo.top_runs(
+        params.get("metric") or None, k, experiment=name, over=params.get("over") or "best",
+        where=params.get("where") or None, mode=params.get("mode") or None)))
 
 
-def trials(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+def trials(table: RunsTable, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
     """``GET /api/experiments/{name}/trials?metric=&over=&where=``: ``repo.trials``."""
-    return to_json(repo.trials(name, params.get("metric") or None,
-                               over=params.get("over") or "best",
-                               where=params.get("where") or None,
-                               mode=params.get("mode") or None))
+    return table.remember(name, ("trials", dict(params)), lambda: to_json(table.repo.trials(
+        name, params.get("metric") or None, over=params.get("over") or "best",
+        where=params.get("where") or None, mode=params.get("mode") or None)))
 
 
-def importance(repo: Repository, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+def importance(table: RunsTable, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
     """``GET /api/experiments/{name}/importance?metric=&over=&where=``: ``repo.importance``."""
-    return to_json(repo.importance(params.get("metric") or None, name,
-                                   over=params.get("over") or "best",
-                                   where=params.get("where") or None,
-                                   mode=params.get("mode") or None))
+    return table.remember(name, ("importance", dict(params)), lambda: to_json(
+        table.repo.importance(params.get("metric") or None, name,
+                              over=params.get("over") or "best",
+                              where=params.get("where") or None,
+                              mode=params.get("mode") or None)))
 
 
 def names(repo: Repository, name: str) -> dict[str, Any]:

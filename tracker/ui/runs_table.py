@@ -1,7 +1,7 @@
 """The experiment page's runs table: ``repo.to_dataframe`` rows as JSON, sorted and paged,
-with the frame of each (experiment, filter) kept until the runs change (``live.version``),
-so that sorting, paging and re-reading an idle sweep cost no database work beyond one small
-aggregate.
+with the frame of each (experiment, filter), and the charts' answers, kept until the runs
+change (``live.version``), so that sorting, paging and re-reading an idle sweep cost no
+database work beyond one small aggregate.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import json
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import UnknownNameError
 from ..repository import Repository
@@ -24,7 +24,8 @@ from .json_values import kind_of
 if TYPE_CHECKING:
     import pandas as pd
 
-CACHED_FRAMES = 8
+CACHED_ANSWERS = 64  # a few runs frames of a few MB each, and small answers
+T = TypeVar("T")
 # Frame column -> the row's field (the frame's ``run_id`` is ``RunInfo.id``).
 RUN_FIELDS = {
     "run_id": "id", "key": "key", "name": "name", "trial_id": "trial_id",
@@ -37,7 +38,7 @@ RUN_FIELDS = {
 @dataclass
 class _Cached:
     version: tuple
-    frame: pd.DataFrame
+    answer: Any
 
 
 class RunsTable:
@@ -45,29 +46,36 @@ class RunsTable:
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
-        self._frames: OrderedDict[tuple, _Cached] = OrderedDict()
+        self._answers: OrderedDict[tuple, _Cached] = OrderedDict()
         self._lock = threading.Lock()
 
-    def frame(self, name: str, where: Where) -> pd.DataFrame:
-        """``repo.to_dataframe(name, where=where)``, re-read only when the runs changed."""
+    def remember(self, name: str, key: Any, compute: Callable[[], T]) -> T:
+        """``compute()``, or its answer from an earlier call with the same ``key`` if the runs
+        of experiment ``name`` have not changed since (``live.version``: one small aggregate).
+        The pages' charts ask the same questions again on every visit."""
         cutoff = self.repo.stale_cutoff()
 
         def check(conn):
             return live.version(conn, queries.experiment(conn, name).id, cutoff)
 
         version = self.repo.read(check)
-        key = (name, json.dumps(where, sort_keys=True, default=str))
+        key = (name, json.dumps(key, sort_keys=True, default=str))
         with self._lock:
-            cached = self._frames.get(key)
+            cached = self._answers.get(key)
             if cached is not None and cached.version == version:
-                self._frames.move_to_end(key)
-                return cached.frame
-        frame = self.repo.to_dataframe(name, where=where)
+                self._answers.move_to_end(key)
+                return cached.answer
+        answer = compute()
         with self._lock:
-            self._frames[key] = _Cached(version, frame)
-            while len(self._frames) > CACHED_FRAMES:
-                self._frames.popitem(last=False)
-        return frame
+            self._answers[key] = _Cached(version, answer)
+            while len(self._answers) > CACHED_ANSWERS:
+                self._answers.popitem(last=False)
+        return answer
+
+    def frame(self, name: str, where: Where) -> pd.DataFrame:
+        """``repo.to_dataframe(name, where=where)``, re-read only when the runs changed."""
+        return self.remember(name, ("frame", where),
+                             lambda: self.repo.to_dataframe(name, where=where))
 
     def page(self, name: str, where: Where, *, sort: str | None = None,
              limit: int | None = None, offset: int = 0) -> dict[str, Any]:

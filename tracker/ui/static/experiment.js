@@ -45,9 +45,9 @@ function columns() {
   const cols = [["id", "run"], ["name", "name"], ["status", "status"]];
   for (const hp of meta.varying) cols.push([hp, hp]);
   const metrics = [view.metric, ...meta.metrics.filter((m) => m !== view.metric)];
-  for (const m of metrics) {
+  for (const m of metrics) {  // the chosen metric's best and last, the others' best
     if (m in meta.directions) cols.push([`best.${m}`, `best ${m}`]);
-    cols.push([`last.${m}`, `last ${m}`]);
+    if (m === view.metric || !(m in meta.directions)) cols.push([`last.${m}`, `last ${m}`]);
   }
   cols.push(["last_epoch", "last epoch"], ["started_at", "started"]);
   return cols;
@@ -268,9 +268,9 @@ async function start() {
   layoutPage(view.summary);
   showFilterError(failed);
   redraw();
+  document.body.dataset.ready = "1";  // the table and the parallel coordinates are drawn
   await poll(false);
   setTimeout(poll, POLL_MS);
-  document.body.dataset.ready = "1";
 }
 
 start().catch((error) => message(main, error.message, "error"));
