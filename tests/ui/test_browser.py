@@ -69,6 +69,9 @@ def test_every_page_loads_without_a_console_error(site, shots):
         if page != "experiments":
             driver.execute_script("return new Promise((done) => setTimeout(done, 800))")
         driver.save_screenshot(str(shots / f"{kind}-{page}.png"))
+        if page in ("experiment", "tuner"):  # and its charts, below the table
+            driver.execute_script("document.getElementById('parallel').scrollIntoView()")
+            driver.save_screenshot(str(shots / f"{kind}-{page}-charts.png"))
         assert console_errors(driver) == [], page
         assert not driver.find_elements(By.CSS_SELECTOR, "p.error"), page
     assert driver.execute_script("return [window.innerWidth, window.innerHeight]") == [1366, 768]

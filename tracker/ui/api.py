@@ -7,8 +7,11 @@ values; ``app`` maps them to routes and library errors to JSON error responses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
+
+from starlette.responses import Response
 
 from ..errors import FilterError
 from ..repository import Repository
@@ -17,6 +20,7 @@ from .json_values import to_json
 from .runs_table import RunsTable
 
 MAX_K = 1_000
+MAX_CHANGED = 1_000  # more changed runs than this: the page reads the runs again
 
 
 def experiments(repo: Repository) -> list[dict[str, Any]]:
@@ -32,24 +36,34 @@ def summary(table: RunsTable, name: str) -> dict[str, Any]:
     return table.remember(name, ("summary",), lambda: to_json(overview(table.repo, name)))
 
 
-def runs(table: RunsTable, name: str, params: Mapping[str, str]) -> dict[str, Any]:
+def runs(table: RunsTable, name: str, params: Mapping[str, str]) -> Response:
     """``GET /api/experiments/{name}/runs?where=&sort=&limit=&offset=``: the runs passing
     ``where`` (as ``repo.runs``), each with its hyperparameters and each metric's best and last
     value (as ``repo.to_dataframe``), sorted by ``sort`` (a column, ``-`` first for
-    descending) and paged."""
-    return table.page(name, params.get("where") or None, sort=params.get("sort") or None,
-                      limit=_int(params, "limit", None), offset=_int(params, "offset", 0))
+    descending) and paged. The encoded answer is kept until the runs change: the page of a
+    10,000-run sweep is megabytes of JSON, costly to build again for every visit."""
+    where, sort = params.get("where") or None, params.get("sort") or None
+    limit, offset = _int(params, "limit", None), _int(params, "offset", 0)
+
+    def encode() -> bytes:
+        answer = table.page(name, where, sort=sort, limit=limit, offset=offset)
+        return json.dumps(answer, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode()
+
+    body = table.remember(name, ("runs", where, sort, limit, offset), encode)
+    return Response(body, media_type="application/json")
 
 
 def changes(table: RunsTable, name: str, params: Mapping[str, str]) -> dict[str, Any]:
     """``GET /api/experiments/{name}/changes?since=&where=``: the new cursor and the rows (as in
-    ``runs``) of the runs changed since the cursor ``since``."""
+    ``runs``) of the runs changed since the cursor ``since``; ``full`` (no cursor, or too many
+    changes) says to read ``runs`` again instead."""
     where = params.get("where") or None
     found = table.repo.read(lambda conn: live.changes(conn, name, params.get("since")))
-    rows: list[dict[str, Any]] = []
-    if found.run_ids:
-        rows = table.rows(name, where, found.run_ids)
-    return {"cursor": found.cursor, "runs": rows, "full": found.run_ids is None}
+    if found.run_ids is None or len(found.run_ids) > MAX_CHANGED:  # read them all instead
+        return {"cursor": found.cursor, "runs": [], "full": True}
+    rows = table.rows(name, where, found.run_ids) if found.run_ids else []
+    return {"cursor": found.cursor, "runs": rows, "full": False}
 
 
 def best(table: RunsTable, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:

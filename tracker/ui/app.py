@@ -114,7 +114,8 @@ def _api(path: str, answer: Callable[[Request], Any], url: Any) -> Route:
 
     def endpoint(request: Request) -> Response:
         try:
-            return JSONResponse(answer(request))
+            found = answer(request)
+            return found if isinstance(found, Response) else JSONResponse(found)
         except TrackerError as exc:
             return error_response(exc, url)
         except Exception as exc:  # never a traceback to the browser; the log keeps it

@@ -2,11 +2,12 @@
 that a live refresh reads the runs that changed, not the whole sweep.
 
 Every epoch a run records moves its ``heartbeat_at``; its end sets ``ended_at``. The cursor is
-the latest of those the database holds for the experiment; the runs changed since a cursor
-are those with a later heartbeat or end, plus the runs still ``running`` (so that one whose
-process died turns ``stale`` on the page). Timestamps come from the training machines'
-clocks, so the look-back starts ``SKEW`` earlier than the cursor: a run written by a machine
-whose clock is a few seconds behind is not missed.
+the server's time when the page last asked; the runs changed since are those with a later
+start, heartbeat or end, plus the runs still ``running`` (so that one whose process died
+turns ``stale`` on the page). Those times come from the training machines' clocks, so the
+look-back starts ``SKEW`` before the cursor: a run written by a machine whose clock is a few
+seconds behind is not missed (and the runs active in the last seconds are sent again, which
+the page takes as they are). A sweep where nothing happened reads nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ SKEW = dt.timedelta(seconds=15)
 
 @dataclass(frozen=True)
 class Changes:
-    """The new ``cursor`` and the ids of the runs changed since the old one (all of them when
-    there was no old cursor: None)."""
+    """The new ``cursor`` and the ids of the runs changed since the old one (None when there
+    was no old cursor: read them all)."""
 
-    cursor: str | None
+    cursor: str
     run_ids: list[int] | None
 
 
@@ -58,8 +59,7 @@ def changes(conn: Connection, experiment: str, since: str | None) -> Changes:
     """The cursor now, and which runs of ``experiment`` changed since ``since``."""
     when = parse_cursor(since)
     found = queries.experiment(conn, experiment)
-    now = latest(conn, found.id)
-    cursor = now.isoformat() if now else None
+    cursor = dt.datetime.now(dt.timezone.utc).isoformat()
     if when is None:
         return Changes(cursor, None)
     after = when - SKEW

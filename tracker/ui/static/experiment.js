@@ -42,7 +42,8 @@ function orderedRows() {
 
 function columns() {
   const meta = view.meta;
-  const cols = [["id", "run"], ["name", "name"], ["status", "status"]];
+  const named = [...view.rows.values()].some((row) => row.name || row.trial_id);
+  const cols = named ? [["id", "run"], ["name", "name"], ["status", "status"]] : [["id", "run"], ["status", "status"]];
   for (const hp of meta.varying) cols.push([hp, hp]);
   const metrics = [view.metric, ...meta.metrics.filter((m) => m !== view.metric)];
   for (const m of metrics) {  // the chosen metric's best and last, the others' best
@@ -221,7 +222,12 @@ async function poll(repeat = true) {
   try {
     const changes = await api(`/api/experiments/${encodeURIComponent(name)}/changes`,
       {since: view.cursor, where: view.where});
+    const reread = changes.full && view.cursor !== null;  // too much changed: read it all
     view.cursor = changes.cursor;
+    if (reread) {
+      await load();
+      redraw();
+    }
     let changed = false;
     for (const row of changes.runs) {
       const old = view.rows.get(row.id);
