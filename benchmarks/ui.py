@@ -97,9 +97,9 @@ def _median(call, rounds: int) -> float:
     return statistics.median(call() for _ in range(rounds))
 
 
-def _page_seconds(base: str, path: str) -> float | None:
-    """Seconds from navigation to the experiment page's table and charts drawn (None
-    without Chromium)."""
+def _page_seconds(base: str, path: str) -> tuple[float, float] | None:
+    """Seconds from navigation to the experiment page usable (its table drawn and
+    answering) and to its last chart drawn (None without Chromium)."""
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         return None
     from selenium import webdriver
@@ -114,16 +114,16 @@ def _page_seconds(base: str, path: str) -> float | None:
     try:
         driver.get(f"{base}/")  # Plotly.js and the modules cached, as on a second visit
         driver.get(f"{base}{path}")
-        times = []
+        usable, drawn = [], []
         for _ in range(3):
-            start = time.perf_counter()
             driver.get(f"{base}{path}")
-            while not driver.execute_script("return document.body.dataset.ready === '1'"):
-                if time.perf_counter() - start > 120:
-                    raise RuntimeError("the page never became ready")
-                time.sleep(0.02)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+            while driver.execute_script("return document.body.dataset.charts !== '1'"):
+                time.sleep(0.05)
+            marks = dict(driver.execute_script(
+                "return performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])"))
+            usable.append(marks["table"] / 1e3)
+            drawn.append(marks["charts"] / 1e3)
+        return statistics.median(usable), statistics.median(drawn)
     finally:
         driver.quit()
 
@@ -136,14 +136,16 @@ def measure(report: Report, url: str, backend: str, runs: int, rounds: int) -> N
     with _Server(url) as server:
         server.get(f"{name}/runs", where="id > -1")  # imports pandas, as a first visit does
         misses = iter(range(2, 10_000))  # a filter each time: never a cached frame
-        cold = _median(lambda: server.get(f"{name}/runs", where=f"id > -{next(misses)}")[0],
-                       rounds)
         frame = _median(lambda: _timed(lambda: repo.to_dataframe(EXPERIMENT)), rounds)
-        report.add(f"ui: runs, not cached ({rows})", backend, ms(cold), f"to_dataframe "
-                   f"{ms(frame)}", f"{ratio(cold, frame)} of to_dataframe", "< 300 ms",
-                   cold < API_GOAL_S)
+        for form in ("columns", "rows"):  # columns: what the page reads
+            cold = _median(lambda f=form: server.get(
+                f"{name}/runs", where=f"id > -{next(misses)}", format=f)[0], rounds)
+            report.add(f"ui: runs as {form}, not cached ({rows})", backend, ms(cold),
+                       f"to_dataframe {ms(frame)}", f"{ratio(cold, frame)} of to_dataframe",
+                       "< 300 ms", cold < API_GOAL_S)
         routes = {
-            "runs (all rows, cached frame)": ((f"{name}/runs", {}), lambda: None),
+            "runs (all, as columns, cached)": ((f"{name}/runs", {"format": "columns"}),
+                                               lambda: None),
             "runs (a sorted page)": ((f"{name}/runs", {"sort": "-best.val_accuracy",
                                                       "limit": 50}), lambda: None),
             "summary": ((f"{name}/summary", {}),
@@ -178,9 +180,10 @@ def measure(report: Report, url: str, backend: str, runs: int, rounds: int) -> N
         if page is None:
             report.note("chromium/chromedriver not found: page load not measured")
         else:
+            usable, drawn = page
             report.add(f"ui: experiment page usable in headless Chromium ({rows})", backend,
-                       f"{page:.2f} s", f"runs API {ms(reload)}", "", "< 2 s",
-                       page < PAGE_GOAL_S)
+                       f"{usable:.2f} s", f"every chart drawn {drawn:.2f} s",
+                       f"{ratio(usable, drawn)} of it", "< 2 s", usable < PAGE_GOAL_S)
 
 
 def _timed(call) -> float:

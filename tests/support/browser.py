@@ -88,12 +88,15 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "the p
 
 
 def open_page(driver, url: str, timeout: float = 20.0) -> float:
-    """Load ``url`` and wait until its script says it is ready; the seconds it took."""
+    """Load ``url`` and wait until its script says it is ready (and an experiment page's
+    charts are drawn); the seconds it took."""
     start = time.monotonic()
     driver.get(url)
     wait_for(lambda: driver.execute_script(
-        "return document.body.dataset.ready === '1' || !!document.querySelector('#experiments')"
-        " || !!document.querySelector('p.error')"), timeout, f"{url} ready")
+        "const b = document.body.dataset;"
+        "return (b.ready === '1' && (b.page !== 'experiment' || b.charts === '1'))"
+        " || !!document.querySelector('#experiments') || !!document.querySelector('p.error')"),
+        timeout, f"{url} ready")
     return time.monotonic() - start
 
 

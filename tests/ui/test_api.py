@@ -167,3 +167,30 @@ def test_changes_since_a_cursor_are_the_runs_written_since(client, repo, monkeyp
     assert get(client, path, since=later["cursor"], where="units > 2")["runs"] == []
     repo.finish_run(key)
     assert get(client, path, 400, since="yesterday")["error"].startswith("since must be")
+
+
+def test_a_run_whose_process_died_shows_as_stale(client, repo):
+    path = f"/api/experiments/{KERAS}/changes"
+    cursor = get(client, path)["cursor"]
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    key = repo.start_run(KERAS, hyperparameters={"units": 3}, started_at=long_ago)
+    rows = {row["key"]: row for row in get(client, path, since=cursor)["runs"]}
+    assert rows[key]["status"] == "stale"  # running, no heartbeat for 2 hours
+    table = {row["key"]: row for row in get(client, f"/api/experiments/{KERAS}/runs")["runs"]}
+    assert table[key]["status"] == "stale" == repo.run(key).status
+    repo.finish_run(key, "failed", error="killed")
+
+
+def test_the_columns_format_holds_the_rows_values(client):
+    path = f"/api/experiments/{SYNTHETIC}/runs"
+    rows = get(client, path, sort="-last.val_loss")["runs"]
+    answer = get(client, path, sort="-last.val_loss", format="columns")
+    columns = answer["columns"]
+    assert columns["fields"]["id"] == [row["id"] for row in rows]
+    for name, values in columns["hyperparameters"].items():
+        assert values == [row["hyperparameters"].get(name) for row in rows]
+    for which in ("best", "last"):
+        for metric, values in columns[which].items():
+            assert values == [row[which].get(metric) for row in rows]
+    kinds = columns["last_kinds"]["val_loss"]
+    assert kinds == [row["last"].get("val_loss_kind") for row in rows] and "+inf" in kinds

@@ -40,17 +40,22 @@ def runs(table: RunsTable, name: str, params: Mapping[str, str]) -> Response:
     """``GET /api/experiments/{name}/runs?where=&sort=&limit=&offset=``: the runs passing
     ``where`` (as ``repo.runs``), each with its hyperparameters and each metric's best and last
     value (as ``repo.to_dataframe``), sorted by ``sort`` (a column, ``-`` first for
-    descending) and paged. The encoded answer is kept until the runs change: the page of a
-    10,000-run sweep is megabytes of JSON, costly to build again for every visit."""
+    descending) and paged; ``format=columns`` gives the same values column by column (what
+    the page reads: far cheaper to build at 10,000 runs). The encoded answer is kept until
+    the runs change: megabytes of JSON at 10,000 runs, costly to build for every visit."""
     where, sort = params.get("where") or None, params.get("sort") or None
     limit, offset = _int(params, "limit", None), _int(params, "offset", 0)
+    form = params.get("format") or "rows"
+    if form not in ("rows", "columns"):
+        raise FilterError(f"format must be rows or columns, not {form!r}")
 
     def encode() -> bytes:
-        answer = table.page(name, where, sort=sort, limit=limit, offset=offset)
+        answer = table.page(name, where, sort=sort, limit=limit, offset=offset,
+                            columns=form == "columns")
         return json.dumps(answer, ensure_ascii=False, allow_nan=False,
                           separators=(",", ":")).encode()
 
-    body = table.remember(name, ("runs", where, sort, limit, offset), encode)
+    body = table.remember(name, ("runs", where, sort, limit, offset, form), encode)
     return Response(body, media_type="application/json")
 
 

@@ -19,6 +19,7 @@ from ..repository import Repository
 from ..store import queries
 from ..store.filters import Where
 from . import live
+from .columns import columns_of, plain
 from .json_values import kind_of
 
 if TYPE_CHECKING:
@@ -78,8 +79,10 @@ class RunsTable:
                              lambda: self.repo.to_dataframe(name, where=where))
 
     def page(self, name: str, where: Where, *, sort: str | None = None,
-             limit: int | None = None, offset: int = 0) -> dict[str, Any]:
-        """The rows of one page, sorted, with what the page needs to draw the table."""
+             limit: int | None = None, offset: int = 0, columns: bool = False
+             ) -> dict[str, Any]:
+        """The rows of one page, sorted, with what the page needs to draw the table
+        (``columns``: as ``columns.columns_of``, under ``"columns"`` instead of ``"runs"``)."""
         frame = self.frame(name, where)
         ordered = frame if sort is None else sort_frame(frame, sort)
         end = None if limit is None else offset + limit
@@ -96,7 +99,8 @@ class RunsTable:
                         if frame[c].astype(str).nunique(dropna=False) > 1],
             "metrics": list(frame.attrs["metrics"]),
             "directions": dict(frame.attrs["directions"]),
-            "runs": rows_of(ordered.iloc[offset:end]),
+            **({"columns": columns_of(ordered.iloc[offset:end], RUN_FIELDS)} if columns
+               else {"runs": rows_of(ordered.iloc[offset:end])}),
         }
 
     def rows(self, name: str, where: Where, run_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -142,8 +146,8 @@ def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ``last`` per metric (non-finite values as null with ``<metric>_kind`` beside)."""
     if frame.empty:
         return []
-    fields = {field: _plain(frame[column]) for column, field in RUN_FIELDS.items()}
-    hps = {name: _plain(frame[column]) for column, name in frame.attrs["hyperparameters"].items()}
+    fields = {field: plain(frame[column]) for column, field in RUN_FIELDS.items()}
+    hps = {name: plain(frame[column]) for column, name in frame.attrs["hyperparameters"].items()}
     metric_columns = {
         which: {m: frame[f"{m}_{which}"].tolist() for m in frame.attrs["metrics"]
                 if f"{m}_{which}" in frame.columns}
@@ -158,15 +162,6 @@ def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
                                   finite_only=which == "best")
         out.append(row)
     return out
-
-
-def _plain(series: pd.Series) -> list[Any]:
-    """A column as JSON-ready values: None for missing, ISO text for times, plain numbers."""
-    if series.dtype.kind == "M":
-        return [None if v is None or v != v else v.isoformat()
-                for v in series.astype(object).tolist()]
-    values = series.astype(object).where(series.notna(), None).tolist()
-    return [v.item() if hasattr(v, "item") else v for v in values]
 
 
 def _numbers(values: dict[str, Any], *, finite_only: bool) -> dict[str, Any]:

@@ -162,6 +162,7 @@ function layoutPage(summary) {
   const grid = el("div", {class: "cards"});
   const runs = card("Runs", "runs", {class: "wide"});
   const parallel = card("Parallel coordinates (drag along an axis to narrow the table)", "parallel", {class: "wide"});
+  parallel.head.append(el("span", {class: "note", id: "parallel-note"}));
   const curves = card("Learning curves of the selected runs (click rows to choose)", "curves");
   const scatter = card("Metric against a hyperparameter", "scatter");
   const best = card("Best per group", "best");
@@ -171,11 +172,31 @@ function layoutPage(summary) {
   main.append(grid);
 }
 
+// The API's columns back into the rows the changes endpoint sends (same shape, same values).
+function rowsOf(columns) {
+  const {fields, hyperparameters, best, last, last_kinds: kinds} = columns;
+  return fields.id.map((_, i) => {
+    const row = {};
+    for (const [key, values] of Object.entries(fields)) row[key] = values[i];
+    row.hyperparameters = {};
+    for (const [key, values] of Object.entries(hyperparameters)) if (values[i] !== null) row.hyperparameters[key] = values[i];
+    row.best = {};
+    for (const [key, values] of Object.entries(best)) if (values[i] !== null) row.best[key] = values[i];
+    row.last = {};
+    for (const [key, values] of Object.entries(last)) {
+      const kind = kinds[key] ? kinds[key][i] : null;
+      if (values[i] !== null || kind) row.last[key] = values[i];
+      if (kind) row.last[`${key}_kind`] = kind;
+    }
+    return row;
+  });
+}
+
 async function load() {
-  const page = await api(`/api/experiments/${encodeURIComponent(name)}/runs`, {where: view.where});
-  view.rows = new Map(page.runs.map((row) => [row.id, row]));
+  const page = await api(`/api/experiments/${encodeURIComponent(name)}/runs`, {where: view.where, format: "columns"});
+  view.rows = new Map(rowsOf(page.columns).map((row) => [row.id, row]));
   view.meta = {...page, objective: view.summary.experiment.objective};
-  delete view.meta.runs;
+  delete view.meta.columns;
 }
 
 function showFilterError(error) {
@@ -194,13 +215,24 @@ function redrawGroup() {
   drawBest(view, name);
 }
 
+// The table first; each chart then in a task of its own, so that the page answers clicks
+// between them. body[data-charts] says when the last one is drawn.
 function redraw() {
   renderTable();
-  drawParallel(view, () => { view.page = 0; renderTable(); });
-  drawCurves(view);
-  redrawGroup();
-  drawImportance(view, name);
-  drawTrials(view, name);
+  performance.mark("table");
+  delete document.body.dataset.charts;
+  const steps = [
+    () => drawParallel(view, () => { view.page = 0; renderTable(); }),
+    () => drawCurves(view),
+    () => drawScatter(view),
+    () => Promise.all([drawBest(view, name), drawImportance(view, name), drawTrials(view, name)]),
+  ];
+  const next = async () => {
+    const step = steps.shift();
+    if (!step) { performance.mark("charts"); document.body.dataset.charts = "1"; return; }
+    try { await step(); } finally { setTimeout(next, 0); }
+  };
+  setTimeout(next, 0);
 }
 
 async function reload() {
@@ -263,18 +295,20 @@ async function start() {
   }
   document.title = `${name} · sweep-tracker`;
   let failed = null;
+  performance.mark("summary");
   try { await load(); } catch (error) {
     if (error.status !== 400 && error.status !== 404) throw error;
     failed = error;
     view.where = "";
     await load();
   }
+  performance.mark("loaded");
   defaults();
   setState({metric: view.metric, group_by: view.groupBy, color: view.color, sort: view.sort});
   layoutPage(view.summary);
   showFilterError(failed);
   redraw();
-  document.body.dataset.ready = "1";  // the table and the parallel coordinates are drawn
+  document.body.dataset.ready = "1";  // the table is drawn and answers; the charts follow
   await poll(false);
   setTimeout(poll, POLL_MS);
 }
