@@ -192,6 +192,12 @@ function colourer(rows, name) {
   return (v) => PALETTE[cats.indexOf(fmt(v)) % PALETTE.length];
 }
 
+// Whole epochs on the axis when there are few of them (Plotly would mark 0.2, 0.4, ...).
+export function epochTick(traces) {
+  const last = Math.max(0, ...traces.flatMap((t) => t.x));
+  return last <= 10 ? 1 : undefined;
+}
+
 export async function drawCurves(view) {
   const node = document.getElementById("curves");
   if (!node) return;
@@ -214,7 +220,7 @@ export async function drawCurves(view) {
   if (!node.dataset.plotted) clear(node);
   node.dataset.plotted = "1";
   Plotly.react(node, traces, layout({height: 300, showlegend: true, legend: {font: {size: 11}},
-    xaxis: {title: {text: "epoch"}, gridcolor: "#e6e9ee"}, yaxis: {title: {text: plotText(view.metric)}, gridcolor: "#e6e9ee"}}), PLOT_CONFIG);
+    xaxis: {title: {text: "epoch"}, gridcolor: "#e6e9ee", dtick: epochTick(traces)}, yaxis: {title: {text: plotText(view.metric)}, gridcolor: "#e6e9ee"}}), PLOT_CONFIG);
 }
 
 export async function drawTrials(view, name) {

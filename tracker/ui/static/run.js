@@ -2,6 +2,7 @@
 // the per-batch points when recorded; refreshed while the run is running.
 import {api, el, clear, fmt, ago, when, statusChip, crumbs, setLive, state, card, message,
   plotText, layout, PLOT_CONFIG, PALETTE, POLL_MS} from "./common.js";
+import {epochTick} from "./charts.js";
 
 const main = document.getElementById("main");
 const id = Number(state().id);
@@ -56,7 +57,7 @@ function drawMetrics(node, history, batches) {
         text: steps.map((p) => p.step)});
     }
     Plotly.react(plot, traces, layout({height: 220, showlegend: steps.length > 0, margin: {l: 50, r: 10, t: 6, b: 36},
-      xaxis: {title: {text: "epoch"}, gridcolor: "#e6e9ee"}}), PLOT_CONFIG);
+      xaxis: {title: {text: "epoch"}, gridcolor: "#e6e9ee", dtick: epochTick(traces.slice(0, 1))}}), PLOT_CONFIG);
   });
 }
 
