@@ -50,9 +50,14 @@ def _finite(series: pd.Series) -> tuple[list, list | None]:
 
 
 def plain(series: pd.Series) -> list[Any]:
-    """A column as JSON-ready values: None for missing, ISO text for times, plain numbers."""
+    """A column as JSON-ready values: None for missing, ISO 8601 text for times (UTC, as the
+    frame holds them), plain numbers. One conversion per column where the dtype allows."""
+    present = series.notna()
     if series.dtype.kind == "M":
-        return [None if v is None or v != v else v.isoformat()
-                for v in series.astype(object).tolist()]
-    values = series.astype(object).where(series.notna(), None).tolist()
-    return [v.item() if hasattr(v, "item") else v for v in values]
+        text = series.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        return text.astype(object).where(present, None).tolist()
+    values = series.astype(object).where(present, None).tolist()
+    first = next((v for v in values if v is not None), None)
+    if first is not None and type(first).__module__ == "numpy":  # numpy scalars left
+        return [v.item() if hasattr(v, "item") else v for v in values]
+    return values
