@@ -31,6 +31,7 @@ from . import (
     bench_unresponsive,
     bench_workers,
     pruning,
+    ui,
 )
 from .common import Databases, Report
 
@@ -46,6 +47,7 @@ BENCHMARKS = {
     "unresponsive": bench_unresponsive,
     "curation": bench_curation,
     "pruning": pruning,
+    "ui": ui,
 }
 
 

@@ -23,7 +23,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from tracker.store import db, schema
 from tracker.store.models import Base
 
-pytest_plugins = ["analysis_fixtures"]  # the sweeps shared by the plot and report tests
+pytest_plugins = ["analysis_fixtures", "ui_fixtures"]  # sweeps shared by several test folders
 
 ADMIN_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]

@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-SUBPACKAGES = ["store", "capture", "training", "analysis", "importers", "cli", "pruning"]
+SUBPACKAGES = ["store", "capture", "training", "pruning", "analysis", "importers", "ui",
+               "cli"]
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
@@ -48,6 +49,8 @@ def copy_of_the_package(tmp_path) -> Path:
         ("capture/outbox.py", "from ..training import callback", "Subpackages are layered"),
         ("analysis/frames.py", "import keras", "Only the training side"),
         ("store/trial_store.py", "from . import repository", "No import circles"),
+        ("analysis/frames.py", "from ..ui import api", "Subpackages are layered"),
+        ("ui/api.py", "from ..cli import options", "Subpackages are layered"),
     ],
 )
 def test_a_forbidden_import_breaks_a_contract(copy_of_the_package, module, line, broken):

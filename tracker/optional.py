@@ -17,6 +17,9 @@ _EXTRAS = {
     "sklearn": "analysis",
     "scipy": "analysis",
     "tensorboard": "keras",
+    "starlette": "ui",
+    "uvicorn": "ui",
+    "plotly": "ui",
 }
 
 

@@ -60,6 +60,7 @@ def _register() -> None:
         query_commands,
         reliability_commands,
         trial_commands,
+        ui_command,
     )
 
     query_commands.register(app)
@@ -70,6 +71,7 @@ def _register() -> None:
     reliability_commands.register(app)
     curation_commands.register(app)
     app.command()(demo_command.demo)
+    app.command()(ui_command.ui)
     app.add_typer(db_commands.app, name="db")
     app.add_typer(plot_commands.app, name="plot")
     app.add_typer(import_commands.app, name="import")
