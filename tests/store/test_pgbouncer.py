@@ -129,7 +129,8 @@ def test_sixteen_workers_through_pgbouncer_write_every_row_once(
         with watcher.connect() as conn:  # server connections to the database, but this one
             most = max(most, conn.execute(sa.text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND pid <> "
-                "pg_backend_pid()"), {"d": database}).scalar())
+                "pg_backend_pid() AND backend_type = 'client backend'"),
+                {"d": database}).scalar())
         while not results.empty():
             reports.append(results.get())
         time.sleep(0.05)

@@ -9,10 +9,8 @@ database lost (re-created under the sweep) is recreated from its start record, n
 into another run. A record refused for good is set aside (``deadletter``) and the others go
 on; a failed journal append keeps the record queued in memory. The start of ``fit`` waits at
 most ``SCHEMA_WAIT_S`` for a database server (``schema_check``), its end stops waiting for a
-database that takes nothing. The same thread sends each open run's heartbeat every
-``$TRACKER_HEARTBEAT_INTERVAL`` seconds (default 30), so that a dead process's run shows as
-``stale``. At exit, what the database did not take stays in the journal for ``tracker sync``.
-"""
+database that takes nothing. The thread also sends heartbeats. At exit, what is left stays
+in the journal for ``tracker sync``."""
 
 from __future__ import annotations
 
@@ -41,8 +39,7 @@ log = logging.getLogger("tracker")
 
 
 def _log_warning(message: str) -> None:
-    # Logged only where the application set logging up: the TrackingWarning shows it anyway,
-    # and Python's last-resort handler would print the same line a second time.
+    # Only where logging is set up: else Python's last resort prints the TrackingWarning twice.
     if log.hasHandlers():
         log.warning(message)
 

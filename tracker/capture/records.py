@@ -201,11 +201,11 @@ def apply(repository: Repository, op: Op) -> None:
 
 
 def run_key(op: Op) -> str | None:
-    """The client key of the run ``op`` writes to."""
+    """The client key of the run ``op`` writes to (None when a damaged record has none)."""
     if op.method == "start_run":
-        key = op.kwargs.get("key")
+        key = op.kwargs.get("key") if isinstance(op.kwargs, dict) else None
     else:
-        key = op.args[0] if op.args else None
+        key = op.args[0] if isinstance(op.args, (tuple, list)) and op.args else None
     return key if isinstance(key, str) else None
 
 

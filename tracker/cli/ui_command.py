@@ -21,8 +21,10 @@ def ui(
         help="Every request must carry it (the login page asks for it). Prefer "
              "$TRACKER_UI_TOKEN to the command line.")] = None,
 ) -> None:
-    """Serve a live dashboard of the sweeps (tables, parallel coordinates, curves) and its
-    JSON API, read-only, until Ctrl-C. Needs the ui extra.
+    """Serve the live dashboard and its JSON API (read-only) until Ctrl-C.
+
+    Tables, parallel coordinates, curves and importance of every sweep in the browser. Needs
+    the ui extra.
 
     Example: tracker ui --url sqlite:///tracker.db --open
     """
