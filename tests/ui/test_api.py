@@ -194,3 +194,21 @@ def test_the_columns_format_holds_the_rows_values(client):
             assert values == [row[which].get(metric) for row in rows]
     kinds = columns["last_kinds"]["val_loss"]
     assert kinds == [row["last"].get("val_loss_kind") for row in rows] and "+inf" in kinds
+
+
+def test_pruned_and_deleted_runs_as_the_repository_has_them(url):
+    """A pruned run (issue 15) shows with its status; a deleted one (issue 14) not at all."""
+    repo = Repository(url)
+    keys = []
+    for i, status in enumerate(["completed", "pruned", "completed"]):
+        key = repo.start_run("curated", hyperparameters={"units": 8 * (i + 1)})
+        repo.log_epochs(key, {0: {"val_accuracy": 0.5 + i / 10}})
+        repo.finish_run(key, status)
+        keys.append(key)
+    repo.delete_runs([keys[2]])
+    client = Client(create_app(url))
+    summary = get(client, "/api/experiments/curated/summary")
+    assert summary["statuses"] == {"completed": 1, "pruned": 1}
+    runs = get(client, "/api/experiments/curated/runs")["runs"]
+    assert sorted(r["status"] for r in runs) == ["completed", "pruned"]
+    assert {r["id"] for r in runs} == {r.id for r in repo.runs("curated")}

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, or_, select
 from ..errors import FilterError
 from ..store import queries
 from ..store.stale import is_stale
+from ..store.visibility import run_visibility
 from ..store.writes import runs as r
 
 SKEW = dt.timedelta(seconds=15)
@@ -49,7 +50,7 @@ def latest(conn: Connection, experiment_id: int) -> dt.datetime | None:
     """The latest heartbeat or end among the experiment's runs."""
     row = conn.execute(
         select(func.max(r.c.heartbeat_at), func.max(r.c.ended_at), func.max(r.c.started_at))
-        .where(r.c.experiment_id == experiment_id)
+        .where(r.c.experiment_id == experiment_id, run_visibility())
     ).one()
     found = [_aware(value) for value in row if value is not None]
     return max(found) if found else None
@@ -65,7 +66,7 @@ def changes(conn: Connection, experiment: str, since: str | None) -> Changes:
     after = when - SKEW
     ids = conn.execute(
         select(r.c.id)
-        .where(r.c.experiment_id == found.id,
+        .where(r.c.experiment_id == found.id, run_visibility(),
                or_(r.c.heartbeat_at > after, r.c.ended_at > after, r.c.started_at > after,
                    r.c.status == "running"))
         .order_by(r.c.id)
@@ -80,7 +81,7 @@ def version(conn: Connection, experiment_id: int, stale_before: dt.datetime) -> 
         select(func.count(), func.max(r.c.id), func.max(r.c.heartbeat_at),
                func.max(r.c.ended_at),
                func.count().filter(is_stale(stale_before)))
-        .where(r.c.experiment_id == experiment_id)
+        .where(r.c.experiment_id == experiment_id, run_visibility())
     ).one()
     return tuple(row)
 

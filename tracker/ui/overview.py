@@ -11,6 +11,7 @@ from ..errors import TrackerError
 from ..repository import Repository
 from ..store import queries
 from ..store.stale import status_column
+from ..store.visibility import run_visibility
 from ..store.writes import runs as r
 from . import live
 
@@ -24,7 +25,8 @@ def summary(repo: Repository, name: str) -> dict[str, Any]:
         found = queries.experiment(conn, name)
         status = status_column(cutoff)
         counts = conn.execute(
-            select(status, func.count()).where(r.c.experiment_id == found.id).group_by(status)
+            select(status, func.count()).where(r.c.experiment_id == found.id, run_visibility())
+            .group_by(status)
         ).all()
         return found, {s: n for s, n in counts}, live.latest(conn, found.id)
 

@@ -2,7 +2,7 @@
 import {api, el, clear, fmt, ago, statusChip, crumbs, setLive, message, POLL_MS} from "./common.js";
 
 const main = document.getElementById("main");
-const STATUSES = ["running", "completed", "failed", "stale", "invalid"];
+const STATUSES = ["running", "completed", "pruned", "failed", "stale", "invalid"];
 
 async function render() {
   const experiments = await api("/api/experiments");
