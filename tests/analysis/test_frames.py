@@ -220,3 +220,24 @@ def test_runs_frame_unusual_hyperparameters(url):
     assert runs["status"].eq("running").all()
     assert runs["huge"].tolist() == [2**70, 1]
     assert runs.attrs["hyperparameters"]["hp.status"] == "status"
+
+
+@pytest.mark.parametrize("most_names", [1_000, 1])
+def test_runs_frame_has_only_its_experiments_metrics(url, monkeypatch, most_names):
+    """PostgreSQL names the metric columns from every name in the database (a skip scan of
+    the name index), or past a limit from the runs' own rows: either way only these runs'."""
+    from tracker.analysis import runs_frame
+
+    monkeypatch.setattr(runs_frame, "MAX_SKIP_SCAN_NAMES", most_names)
+    repo = Repository(url)
+    for experiment, metric in (("alpha", "a_only_loss"), ("beta", "b_only_loss"),
+                               ("beta", "zz_loss")):
+        key = repo.start_run(experiment, hyperparameters={"units": 8})
+        repo.log_epochs(key, {0: {metric: 0.5}, 1: {metric: 0.25}})
+        repo.finish_run(key)
+    alpha = repo.to_dataframe("alpha")
+    assert alpha.attrs["metrics"] == ["a_only_loss"]
+    assert alpha["a_only_loss_best"].tolist() == [0.25]
+    beta = repo.to_dataframe("beta")
+    assert beta.attrs["metrics"] == ["b_only_loss", "zz_loss"]
+    assert beta["zz_loss_best"].isna().tolist() == [True, False]

@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
     Double,
     Select,
-    SmallInteger,
     String,
     Table,
     case,
@@ -27,8 +27,6 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy import column as sql_column
-from sqlalchemy import values as sql_values
 
 from ..errors import DirectionError
 from ..optional import require
@@ -143,6 +141,21 @@ def _base(
     return base
 
 
+MAX_SKIP_SCAN_NAMES = 1_000
+
+
+def _every_metric_name(conn: Connection) -> list[str] | None:
+    """Every metric name in ``run_metrics``, sorted, by a skip scan of its name index (one
+    seek per name, whatever the rows); None beyond ``MAX_SKIP_SCAN_NAMES`` names."""
+    s = summaries
+    seed = select(func.min(s.c.name).label("name")).cte("metric_names", recursive=True)
+    following = select(func.min(s.c.name)).where(s.c.name > seed.c.name).scalar_subquery()
+    walk = seed.union_all(select(following).where(seed.c.name.is_not(None)))
+    found = [n for (n,) in conn.execute(
+        select(walk.c.name).where(walk.c.name.is_not(None)).limit(MAX_SKIP_SCAN_NAMES + 1))]
+    return None if len(found) > MAX_SKIP_SCAN_NAMES else found
+
+
 def _distinct(conn: Connection, stmt: Select, table: Table, run_ids: Select | None) -> list:
     if run_ids is not None:
         stmt = stmt.where(table.c.run_id.in_(run_ids))
@@ -185,16 +198,19 @@ def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], 
     nan = literal(float("nan"), Double())
     ids = run_ids
     if conn.dialect.name == "postgresql":  # binary COPY: names as codes, NULLs as NaN
-        names = [n for (n,) in _distinct(conn, select(s.c.name), s, ids)
-                 if only is None or n in only]
+        names = _every_metric_name(conn)
+        if names is None:  # very many names in the database: those of these runs
+            names = [n for (n,) in _distinct(conn, select(s.c.name), s, ids)]
+        names = [n for n in names if only is None or n in only]
         if not names:
             return [], {}, {}, [None] * len(order)
-        codes = sql_values(sql_column("name", String()), sql_column("code", SmallInteger()),
-                           name="metric_codes").data([(n, i) for i, n in enumerate(names)])
-        stmt = select(typed(s.c.run_id, "int64"), typed(codes.c.code, "int16"),
+        # Each name's position in the list (1-based), computed per row: no join for the
+        # planner to turn into a walk of the name index.
+        code = func.array_position(literal(names, ARRAY(String())), s.c.name) - 1
+        stmt = select(typed(s.c.run_id, "int64"), typed(code, "int16"),
                       func.coalesce(s.c.high, nan), func.coalesce(s.c.low, nan),
                       func.coalesce(s.c.last_value, nan), typed(s.c.last_kind, "int16"),
-                      typed(s.c.last_epoch, "int32")).join(codes, codes.c.name == s.c.name)
+                      typed(s.c.last_epoch, "int32"))
         dtypes = ["int64", "int16", "float64", "float64", "float64", "int16", "int32"]
     else:
         stmt = select(s.c.run_id, s.c.name, s.c.high, s.c.low, s.c.last_value, s.c.last_kind,
@@ -208,6 +224,9 @@ def _metric_columns(pd, conn, run_ids, experiment_id, modes: Mapping[str, str], 
     if conn.dialect.name != "postgresql":
         code, names = pd.factorize(code, sort=True)
         names = [str(n) for n in names]
+    else:  # the names of the whole database: keep those these runs recorded
+        present, code = np.unique(code, return_inverse=True)
+        names = [names[i] for i in present]
     directions = _directions(conn, names, experiment_id, modes)
     runs = np.searchsorted(order, run) if len(order) else run
 

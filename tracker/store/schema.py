@@ -22,7 +22,7 @@ from ..errors import SchemaError, TrackerError
 from . import db
 
 # The revision this version of the code is written for. A test keeps it equal to Alembic's head.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 # Arbitrary constant that identifies "a tracker migration is running" among advisory locks.
 _PG_MIGRATION_LOCK = 7_366_542_001
